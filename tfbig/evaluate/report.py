@@ -1,0 +1,59 @@
+"""Classification report (scikit-learn metrics) and its plots."""
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+
+def classification_report(y_true, y_pred, labels: list) -> dict:
+    """Accuracy, macro and per-class precision/recall/F1, and the confusion matrix (rows: true, cols: predicted)."""
+    ids = list(range(len(labels)))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=ids, zero_division=0)
+    mp, mr, mf, _ = precision_recall_fscore_support(y_true, y_pred, labels=ids, average="macro", zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro": {"precision": float(mp), "recall": float(mr), "f1": float(mf)},
+        "per_class": {
+            name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, name in enumerate(labels)
+        },
+        "labels": list(labels),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=ids).tolist(),
+        "num_examples": int(len(y_true)),
+    }
+
+
+def plot_confusion_matrix(matrix, labels: list, path: str, title: str = "Confusion matrix") -> None:
+    """Writes the confusion matrix as a PNG with counts in the cells."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tfbig.io_utils import atomic_write_bytes
+
+    m = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2, 1.0 * len(labels) + 1.5))
+    ax.imshow(m, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            ax.text(j, i, str(m[i, j]), ha="center", va="center", color="white" if m[i, j] > m.max() / 2 else "black")
+    fig.tight_layout()
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def format_report(report: dict) -> str:
+    """A short text table for the terminal."""
+    lines = [f"accuracy {report['accuracy']:.4f}   macro-F1 {report['macro']['f1']:.4f}   "
+             f"(n={report['num_examples']})", f"{'class':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
+    for name, m in report["per_class"].items():
+        lines.append(f"{name:<16}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>9d}")
+    return "\n".join(lines)

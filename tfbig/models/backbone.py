@@ -1,0 +1,34 @@
+"""Builds the encoder a classifier sits on, by name; every backbone returns {"sequence_output", "pooled_output"}."""
+from tfbig._keras import keras
+from tfbig.errors import UserError
+
+BACKBONES = ("hf",)
+
+
+class HFBertBackbone(keras.layers.Layer):
+    """Adapts transformers' `TFBertModel` to the dict interface of tfbig backbones."""
+
+    def __init__(self, bert, **kwargs):
+        super().__init__(**kwargs)
+        self.bert = bert
+
+    def call(self, inputs, training=False):
+        out = self.bert(
+            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+            token_type_ids=inputs.get("token_type_ids"), training=training,
+        )
+        return {"sequence_output": out.last_hidden_state, "pooled_output": out.pooler_output}
+
+    @property
+    def hidden_size(self) -> int:
+        return self.bert.config.hidden_size
+
+
+def build_backbone(backbone: str, model_dir: str, backbone_dropout: float = -1.0):
+    """Returns a keras layer for `backbone` with the pretrained weights of `model_dir`."""
+    if backbone == "hf":
+        from tfbig.models.hf_bert import load_hf_bert
+
+        dropout = backbone_dropout if backbone_dropout >= 0 else None
+        return HFBertBackbone(load_hf_bert(model_dir, dropout=dropout), name="backbone")
+    raise UserError(f"model.backbone '{backbone}' is not one of {', '.join(BACKBONES)}")

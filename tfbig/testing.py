@@ -1,0 +1,79 @@
+"""Tiny random BERT folders for tests and examples: Hugging Face layout, no network."""
+import json
+import os
+
+import numpy as np
+
+WORDS = ("the a of to and in is was for on that with as by at it from be has he said his but are have will "
+         "not new year game film music government people world market company election party minister "
+         "phone mobile technology players win club bank shares growth sales best labour firm users software "
+         "price data ##s ##ed ##ing ##ly ##er . , ' \" - ! ? ( ) : ; £ $ % 0 1 2 3 4 5 6 7 8 9").split()
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def tiny_vocab() -> list:
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    vocab = SPECIAL + letters + ["##" + c for c in letters]
+    return vocab + [w for w in WORDS if w not in vocab]
+
+
+def tiny_bert_config(vocab_size: int, hidden_size: int = 32, num_hidden_layers: int = 2, num_attention_heads: int = 2,
+                     intermediate_size: int = 64, max_position_embeddings: int = 64) -> dict:
+    return {
+        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": vocab_size,
+        "hidden_size": hidden_size, "num_hidden_layers": num_hidden_layers,
+        "num_attention_heads": num_attention_heads, "intermediate_size": intermediate_size,
+        "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": max_position_embeddings, "type_vocab_size": 2, "initializer_range": 0.02,
+        "layer_norm_eps": 1e-12, "pad_token_id": 0,
+    }
+
+
+def random_pt_state_dict(config: dict, seed: int = 0) -> dict:
+    """Random tensors named and shaped as PyTorch's BertModel saves them (Linear weights are (out, in))."""
+    rng = np.random.default_rng(seed)
+    h, i, v = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+
+    def t(*shape, scale=0.02):
+        return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+    sd = {
+        "embeddings.word_embeddings.weight": t(v, h),
+        "embeddings.position_embeddings.weight": t(config["max_position_embeddings"], h),
+        "embeddings.token_type_embeddings.weight": t(config["type_vocab_size"], h),
+        "embeddings.LayerNorm.weight": 1 + t(h), "embeddings.LayerNorm.bias": t(h),
+        "pooler.dense.weight": t(h, h), "pooler.dense.bias": t(h),
+    }
+    for layer in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{layer}."
+        for name in ("query", "key", "value"):
+            sd[p + f"attention.self.{name}.weight"] = t(h, h)
+            sd[p + f"attention.self.{name}.bias"] = t(h)
+        sd[p + "attention.output.dense.weight"] = t(h, h)
+        sd[p + "attention.output.dense.bias"] = t(h)
+        sd[p + "attention.output.LayerNorm.weight"] = 1 + t(h)
+        sd[p + "attention.output.LayerNorm.bias"] = t(h)
+        sd[p + "intermediate.dense.weight"] = t(i, h)
+        sd[p + "intermediate.dense.bias"] = t(i)
+        sd[p + "output.dense.weight"] = t(h, i)
+        sd[p + "output.dense.bias"] = t(h)
+        sd[p + "output.LayerNorm.weight"] = 1 + t(h)
+        sd[p + "output.LayerNorm.bias"] = t(h)
+    return sd
+
+
+def write_tiny_bert_folder(path: str, seed: int = 0, **config_overrides) -> str:
+    """Writes config.json, vocab.txt, tokenizer_config.json and a PyTorch-layout model.safetensors."""
+    from safetensors.numpy import save_file
+
+    os.makedirs(path, exist_ok=True)
+    vocab = tiny_vocab()
+    config = tiny_bert_config(len(vocab), **config_overrides)
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    with open(os.path.join(path, "vocab.txt"), "w") as f:
+        f.write("\n".join(vocab) + "\n")
+    with open(os.path.join(path, "tokenizer_config.json"), "w") as f:
+        json.dump({"do_lower_case": True, "tokenizer_class": "BertTokenizer"}, f)
+    save_file(random_pt_state_dict(config, seed), os.path.join(path, "model.safetensors"))
+    return path

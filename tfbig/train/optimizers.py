@@ -1,0 +1,52 @@
+"""Optimizers by name and the warmup-then-decay learning-rate schedule.
+
+`adamw` decays weights *outside* the loss (decoupled, Loshchilov & Hutter 2019): w ← w − lr·wd·w at each
+step, unaffected by Adam's per-parameter scaling. `train.l2` instead adds λ/2·Σw² to the loss, whose
+gradient λ·w Adam then rescales — with Adam the two differ; with plain SGD they coincide (wd = λ).
+"""
+from tfbig._keras import keras, tf
+from tfbig.errors import UserError
+
+
+class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warmup from 0 to `peak` over `warmup_steps`, then linear decay to 0 at `total_steps` (or constant)."""
+
+    def __init__(self, peak: float, total_steps: int, warmup_steps: int = 0, decay: str = "linear"):
+        self.peak = float(peak)
+        self.total_steps = int(total_steps)
+        self.warmup_steps = int(warmup_steps)
+        self.decay = decay
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        warm = tf.cast(max(self.warmup_steps, 1), tf.float32)
+        up = self.peak * tf.minimum(step + 1.0, warm) / warm if self.warmup_steps else tf.constant(self.peak)
+        if self.decay == "constant":
+            return up
+        span = tf.cast(max(self.total_steps - self.warmup_steps, 1), tf.float32)
+        down = self.peak * tf.maximum(0.0, 1.0 - (step - self.warmup_steps) / span)
+        return tf.where(step < self.warmup_steps, up, down)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
+                "decay": self.decay}
+
+
+def build_optimizer(train_cfg, total_steps: int):
+    """Returns the tf-keras optimizer named by `train_cfg.optimizer` with its schedule and clipping."""
+    t = train_cfg
+    if t.decay not in ("linear", "constant"):
+        raise UserError(f"train.decay must be linear or constant, got '{t.decay}'")
+    lr = WarmupDecay(t.learning_rate, total_steps, int(round(t.warmup_fraction * total_steps)), t.decay)
+    kw = {"global_clipnorm": t.clip_norm} if t.clip_norm > 0 else {}
+    if t.optimizer == "adam":
+        return keras.optimizers.Adam(lr, **kw)
+    if t.optimizer == "adamw":
+        opt = keras.optimizers.AdamW(lr, weight_decay=t.weight_decay, **kw)
+        opt.exclude_from_weight_decay(var_names=list(t.penalty_exclude))
+        return opt
+    if t.optimizer == "adagrad":
+        return keras.optimizers.Adagrad(lr, **kw)
+    if t.optimizer == "sgd":
+        return keras.optimizers.SGD(lr, momentum=t.momentum, **kw)
+    raise UserError(f"train.optimizer '{t.optimizer}' is not one of adam, adamw, adagrad, sgd")
