@@ -50,17 +50,22 @@ class BertTextTokenizer(tf.Module):
 
     def tokenize(self, texts):
         """(B,) strings -> ragged (B, None) int32 ids with [CLS]/[SEP], at most max_length each."""
-        pieces = self._wordpiece.tokenize(texts)[:, : self.max_length - 2]
-        shape = tf.stack([pieces.nrows(out_type=tf.int32), 1])
-        cls = tf.fill(shape, self.cls_id)
-        sep = tf.fill(shape, self.sep_id)
-        return tf.concat([tf.RaggedTensor.from_tensor(cls), pieces, tf.RaggedTensor.from_tensor(sep)], axis=1)
+        return add_special_tokens(self._wordpiece.tokenize(texts), self.cls_id, self.sep_id, self.max_length)
 
     def __call__(self, texts, pad_to: int | None = None):
         """(B,) strings -> dict of (B, T) int32 tensors; T is the batch's longest, or `pad_to`."""
         ids = self.tokenize(texts)
         shape = None if pad_to is None else [None, pad_to]
         return features_from_ids(ids.to_tensor(self.pad_id, shape=shape), self.pad_id)
+
+
+def add_special_tokens(pieces, cls_id: int, sep_id: int, max_length: int):
+    """Ragged (B, None) wordpiece ids -> `[CLS] pieces [SEP]`, truncated to max_length in all."""
+    pieces = pieces[:, : max_length - 2]
+    shape = tf.stack([pieces.nrows(out_type=tf.int32), 1])
+    cls = tf.RaggedTensor.from_tensor(tf.fill(shape, cls_id))
+    sep = tf.RaggedTensor.from_tensor(tf.fill(shape, sep_id))
+    return tf.concat([cls, tf.cast(pieces, tf.int32), sep], axis=1)
 
 
 def features_from_ids(input_ids, pad_id: int = 0) -> dict:
