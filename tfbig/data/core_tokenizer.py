@@ -10,6 +10,7 @@ Stock TF Serving and a bare `import tensorflow` lack tensorflow-text's `FastBert
 2. CJK ideographs isolated with a regex (ranges as in BERT's `_is_chinese_char`), split on spaces.
 3. Greedy longest-match-first WordPiece against a vocabulary table read from an asset file.
 """
+import functools
 import os
 import unicodedata
 
@@ -32,6 +33,7 @@ def _is_punctuation(ch: str) -> bool:
     return unicodedata.category(ch).startswith("P")
 
 
+@functools.lru_cache(maxsize=2)
 def normalization_table(lower_case: bool) -> tuple[np.ndarray, list]:
     """(code points, their replacements as lists of code points) for every code point that changes.
 
