@@ -109,6 +109,11 @@ def export_saved_model(model, tokenizer, labels: list, root: str, version: int |
             module = ServingModule(model, tokenizer, labels, _write_assets(staging, tokenizer, labels, assets or {}))
             signatures = {"serving_default": module.serve_text, "predict_ids": module.predict_ids}
             tf.saved_model.save(module, tmp, signatures=signatures)
+        extra = os.path.join(tmp, "assets.extra")  # copies for clients that read files beside the model
+        os.makedirs(extra, exist_ok=True)
+        for name, text in {"labels.txt": "\n".join(labels) + "\n", **(assets or {})}.items():
+            with open(os.path.join(extra, name), "w", encoding="utf-8") as f:
+                f.write(text)
         write_warmup_requests(os.path.join(tmp, "assets.extra", "tf_serving_warmup_requests"),
                               list(warmup_texts), model_name=os.path.basename(os.path.abspath(root)))
         os.rename(tmp, final)  # atomic on one filesystem; fails if `final` appeared meanwhile
