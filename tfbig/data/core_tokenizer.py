@@ -47,7 +47,9 @@ def normalization_table(lower_case: bool) -> tuple[np.ndarray, list]:
     chars = tf.strings.unicode_encode(tf.RaggedTensor.from_tensor(cps[:, None]), "UTF-8")
     normalized = tf_text.FastBertNormalizer(lower_case_nfd_strip_accents=lower_case).normalize(chars).numpy()
     keys, values = [], []
-    for cp, raw in zip(cps.tolist(), normalized):
+    for cp, raw, same in zip(cps.tolist(), normalized, normalized == chars.numpy()):
+        if same and not _is_punctuation(chr(cp)) and not chr(cp).isspace():
+            continue  # most code points: nothing to do (checked cheaply)
         out = "".join(" " if c.isspace() else f" {c} " if _is_punctuation(c) else c for c in raw.decode("utf-8"))
         if out != chr(cp):
             keys.append(cp)
