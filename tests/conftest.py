@@ -36,3 +36,12 @@ def assert_close(a, b, atol=1e-6):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol, rtol=0)
 
 
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.slow` tests run only with TFBIG_SLOW=1."""
+    if os.environ.get("TFBIG_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set TFBIG_SLOW=1 to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -89,6 +89,10 @@ class BertEncoder(keras.Model):
         self({"input_ids": ids, "attention_mask": tf.ones_like(ids), "token_type_ids": ids})
         return self
 
+    def build_from_config(self, config):
+        """Deserialisation builds with int token ids (Keras' default would feed floats)."""
+        self.build_weights()
+
     def get_config(self):
         return {
             "vocab_size": self.vocab_size, "hidden_size": self.hidden_size,
