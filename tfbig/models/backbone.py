@@ -2,7 +2,7 @@
 from tfbig._keras import keras
 from tfbig.errors import UserError
 
-BACKBONES = ("hf",)
+BACKBONES = ("tfbig", "hf")
 
 
 class HFBertBackbone(keras.layers.Layer):
@@ -26,6 +26,12 @@ class HFBertBackbone(keras.layers.Layer):
 
 def build_backbone(backbone: str, model_dir: str, backbone_dropout: float = -1.0):
     """Returns a keras layer for `backbone` with the pretrained weights of `model_dir`."""
+    if backbone == "tfbig":
+        from tfbig.models.encoder import BertEncoder
+
+        dropout = {"hidden_dropout_prob": backbone_dropout,
+                   "attention_probs_dropout_prob": backbone_dropout} if backbone_dropout >= 0 else {}
+        return BertEncoder.from_pretrained(model_dir, name="backbone", **dropout)
     if backbone == "hf":
         from tfbig.models.hf_bert import load_hf_bert
 
