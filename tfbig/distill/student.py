@@ -33,6 +33,10 @@ def _hf_bert_of(teacher):
 
 
 def _teacher_config(teacher) -> dict:
+    """The teacher encoder's BERT config fields (a Hugging Face config, or tfbig's encoder's get_config)."""
+    backbone = getattr(teacher, "backbone", None)
+    if backbone is not None and hasattr(backbone, "blocks"):  # tfbig.models.encoder.BertEncoder
+        return dict(backbone.get_config())
     return _hf_bert_of(teacher).config.to_dict()
 
 
@@ -43,34 +47,52 @@ def _with_dropout(config: dict, backbone_dropout: float) -> dict:
 
 
 def _from_teacher_backbone(teacher, num_layers: int, teacher_layers, backbone_dropout: float):
-    """A TFBertModel with the teacher's embeddings, pooler and the chosen encoder layers (DistilBERT's init)."""
-    from tfbig.models.backbone import HFBertBackbone
-    from tfbig.models.hf_bert import random_hf_bert
-
-    source = _hf_bert_of(teacher)
-    total = source.config.num_hidden_layers
-    chosen = list(teacher_layers) if teacher_layers else every_kth_layer(total, num_layers)
-    if any(not 0 <= i < total for i in chosen):
-        raise UserError(f"teacher_layers {chosen} must lie in 0..{total - 1}")
+    """An encoder with the teacher's embeddings, pooler and the chosen encoder layers (DistilBERT's init)."""
     config = _with_dropout(_teacher_config(teacher), backbone_dropout)
+    total = config["num_hidden_layers"]
+    chosen = list(teacher_layers) if teacher_layers else every_kth_layer(total, num_layers)
+    if not chosen or any(not 0 <= i < total for i in chosen):
+        raise UserError(f"teacher_layers {chosen} must lie in 0..{total - 1}")
     config["num_hidden_layers"] = len(chosen)
-    bert = random_hf_bert(config)
-    src, dst = source.bert, bert.bert  # TFBertMainLayer: embeddings, encoder.layer[i], pooler
+    source = teacher.backbone
+    if hasattr(source, "blocks"):  # tfbig.models.encoder.BertEncoder
+        from tfbig.models.encoder import BertEncoder
+
+        config["name"] = "backbone"
+        encoder = BertEncoder.from_config(config).build_weights()
+        src_layers, dst_layers, src, dst = source.blocks, encoder.blocks, source, encoder
+        if source.final_layer_norm is not None:
+            encoder.final_layer_norm.set_weights(source.final_layer_norm.get_weights())
+    else:
+        from tfbig.models.backbone import HFBertBackbone
+        from tfbig.models.hf_bert import random_hf_bert
+
+        bert = random_hf_bert(config)
+        encoder = HFBertBackbone(bert, name="backbone")
+        src, dst = _hf_bert_of(teacher).bert, bert.bert  # TFBertMainLayer: embeddings, encoder.layer[i], pooler
+        src_layers, dst_layers = src.encoder.layer, dst.encoder.layer
     dst.embeddings.set_weights(src.embeddings.get_weights())
     dst.pooler.set_weights(src.pooler.get_weights())
     for j, i in enumerate(chosen):
-        dst.encoder.layer[j].set_weights(src.encoder.layer[i].get_weights())
+        dst_layers[j].set_weights(src_layers[i].get_weights())
     log.info("student from teacher layers %s of %d", chosen, total)
-    return HFBertBackbone(bert, name="backbone"), chosen
+    return encoder, chosen
 
 
 def _scratch_backbone(backbone: str, preset: str, teacher, backbone_dropout: float):
     """A randomly initialised encoder of a named size, on the teacher's vocabulary (the data's tokenizer)."""
     if preset not in PRESETS:
         raise UserError(f"student preset '{preset}' is not one of {', '.join(PRESETS)}")
-    # When tfbig's own encoder lands, `backbone == "tfbig"` builds it from the same preset name here.
+    sizes = {k: v for k, v in _teacher_config(teacher).items()
+             if k in ("vocab_size", "max_position_embeddings", "type_vocab_size")}
+    if backbone == "tfbig":  # tfbig's own encoder (tfbig.models.encoder), same preset names
+        from tfbig.models.encoder import BertEncoder
+
+        drop = {"hidden_dropout_prob": backbone_dropout,
+                "attention_probs_dropout_prob": backbone_dropout} if backbone_dropout >= 0 else {}
+        return BertEncoder(name="backbone", **{**PRESETS[preset], **sizes, **drop}).build_weights()
     if backbone != "hf":
-        raise UserError(f"student backbone '{backbone}' is not one of hf")
+        raise UserError(f"student backbone '{backbone}' is not one of hf, tfbig")
     from tfbig.models.backbone import HFBertBackbone
     from tfbig.models.hf_bert import random_hf_bert
 
