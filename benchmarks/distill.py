@@ -6,6 +6,11 @@ student trained on labels only; accuracy kept, parameters, inference throughput,
 Without --teacher, the teacher is fine-tuned here from configs/bbc_minilm.yaml (same split as elsewhere).
 The last line is one JSON object: teacher_acc, student_kd_acc, student_labels_acc, kept, teacher_ex_per_s,
 student_ex_per_s, speedup, cache_speedup.
+
+Measured 2026-11-29 on the shared 2-core CPU (load ~10), teacher = a MiniLM `tfbig train` run (epoch 2 of 3),
+`--teacher RUN_DIR`, student = configs/bbc_student.yaml (teacher layer 0 only, 5 epochs, T=2, alpha=0.5):
+teacher 0.9765, distilled 0.9647 (kept 98.8%), labels only 0.9553; 34.9 vs 200.0 ex/s (5.72x);
+cached logits make a distillation step 2.13x faster.
 """
 import argparse
 import json
