@@ -2,6 +2,7 @@
 import math
 
 from tfbig._keras import keras, tf
+from tfbig.layers.dropout import Dropout16
 from tfbig.layers.initializers import BERT_INITIALIZER, fresh_initializer, serialize_initializer
 
 NEG_INF = -1e9  # added to the scores of padded keys; exp() of it is exactly 0 in float32
@@ -41,7 +42,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
                                       name="qkv")
         self.output_dense = keras.layers.Dense(hidden_size, kernel_initializer=fresh_initializer(kernel_initializer),
                                                name="output_dense")
-        self.dropout = keras.layers.Dropout(dropout)
+        self.dropout = Dropout16(dropout)
 
 
     def call(self, inputs, attention_mask=None, training=None):
