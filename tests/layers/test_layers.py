@@ -43,10 +43,9 @@ def roundtrip(layer, *args, **kwargs):
 def test_attention_matches_reference(x, mask):
     layer = MultiHeadSelfAttention(H, N, dropout=0.0)
     out = layer(x, attention_mask=additive_mask(mask)).numpy()
-    wqkv, bqkv, wo, bo = [w.numpy() for w in layer.weights]
-    qkv = x.numpy() @ wqkv + bqkv
+    wq, bq, wk, bk, wv, bv, wo, bo = [w.numpy() for w in layer.weights]
     d = H // N
-    q, k, v = (qkv[..., i * H:(i + 1) * H].reshape(B, T, N, d).transpose(0, 2, 1, 3) for i in range(3))
+    q, k, v = ((x.numpy() @ w + b).reshape(B, T, N, d).transpose(0, 2, 1, 3) for w, b in ((wq, bq), (wk, bk), (wv, bv)))
     scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d) + np.where(mask.numpy() == 1, 0, -1e9)[:, None, None, :]
     probs = np.exp(scores - scores.max(-1, keepdims=True))
     probs /= probs.sum(-1, keepdims=True)
