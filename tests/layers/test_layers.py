@@ -7,6 +7,7 @@ import pytest
 from tfbig._keras import keras, tf
 from tfbig.layers import BertEmbeddings, FeedForward, MultiHeadSelfAttention, Pooler, TransformerEncoderBlock
 from tfbig.layers.attention import additive_mask
+from tfbig.layers.dropout import Dropout16
 
 H, N, T, B = 16, 4, 5, 2
 
@@ -42,10 +43,9 @@ def roundtrip(layer, *args, **kwargs):
 def test_attention_matches_reference(x, mask):
     layer = MultiHeadSelfAttention(H, N, dropout=0.0)
     out = layer(x, attention_mask=additive_mask(mask)).numpy()
-    wqkv, bqkv, wo, bo = [w.numpy() for w in layer.weights]
-    qkv = x.numpy() @ wqkv + bqkv
+    wq, bq, wk, bk, wv, bv, wo, bo = [w.numpy() for w in layer.weights]
     d = H // N
-    q, k, v = (qkv[..., i * H:(i + 1) * H].reshape(B, T, N, d).transpose(0, 2, 1, 3) for i in range(3))
+    q, k, v = ((x.numpy() @ w + b).reshape(B, T, N, d).transpose(0, 2, 1, 3) for w, b in ((wq, bq), (wk, bk), (wv, bv)))
     scores = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d) + np.where(mask.numpy() == 1, 0, -1e9)[:, None, None, :]
     probs = np.exp(scores - scores.max(-1, keepdims=True))
     probs /= probs.sum(-1, keepdims=True)
@@ -124,7 +124,30 @@ def test_initializer_is_configurable():
     assert Pooler.from_config(layer.get_config()).get_config()["kernel_initializer"]["class_name"] == "Zeros"
 
 
+def test_dropout16_drops_at_rate_and_keeps_the_mean():
+    tf.random.set_seed(7)
+    layer = Dropout16(0.1)
+    y = layer(tf.ones([500, 400]), training=True).numpy()
+    assert abs((y == 0).mean() - 0.1) < 0.004  # 200k draws: σ ≈ 0.0007
+    np.testing.assert_array_equal(np.unique(y), np.float32([0, 65536 / (65536 - 6554)]))
+    tf.random.set_seed(7)
+    np.testing.assert_array_equal(Dropout16(0.1)(tf.ones([500, 400]), training=True).numpy(), y)  # seeded
+    x = tf.random.normal([3, 5, 7])
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x.numpy())
+    assert layer(tf.ones([3, 5, 7]), training=True).shape == (3, 5, 7)  # odd element count
+
+
+def test_dropout16_gradient_follows_the_mask():
+    layer = Dropout16(0.5)
+    x = tf.ones([64, 64])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True)
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), y.numpy())  # d(y)/dx = mask·scale = y for x=1
+
+
 @pytest.mark.parametrize("make, call", [
+    (lambda: Dropout16(0.3), lambda l, x, m: l(x)),
     (lambda: MultiHeadSelfAttention(H, N, dropout=0.2), lambda l, x, m: l(x, attention_mask=additive_mask(m))),
     (lambda: FeedForward(H, 2 * H, activation="gelu_approximate"), lambda l, x, m: l(x)),
     (lambda: TransformerEncoderBlock(H, N, 2 * H, norm_first=True, layer_norm_epsilon=1e-6),

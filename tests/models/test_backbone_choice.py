@@ -28,10 +28,10 @@ def test_both_backbones_give_the_same_classifier(tiny_bert_dir):
     np.testing.assert_allclose(models["tfbig"](batch()).numpy(), models["hf"](batch()).numpy(), atol=1e-5)
     model = models["tfbig"]  # one step through the classifier's train_step (the hf one is the foundation's)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    before = model.backbone.blocks[0].attention.qkv.kernel.numpy().copy()
+    before = model.backbone.blocks[0].attention.query.kernel.numpy().copy()
     logs = model.train_on_batch(batch(), tf.constant([0, 2]), return_dict=True)
     assert np.isfinite(logs["loss"])
-    assert not np.array_equal(before, model.backbone.blocks[0].attention.qkv.kernel.numpy())
+    assert not np.array_equal(before, model.backbone.blocks[0].attention.query.kernel.numpy())
 
 
 def test_backbone_dropout_override_and_unknown_name(tiny_bert_dir):

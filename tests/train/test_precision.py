@@ -27,7 +27,7 @@ def test_bfloat16_forward_is_close_to_float32(tiny_bert_dir, policy):
     policy("mixed_bfloat16")
     enc = BertEncoder.from_pretrained(tiny_bert_dir)
     out = enc(batch())
-    assert enc.blocks[0].attention.qkv.compute_dtype == "bfloat16"
+    assert enc.blocks[0].attention.query.compute_dtype == "bfloat16"
     assert enc.blocks[0].attention_layer_norm.compute_dtype == "float32"
     assert enc.weights[0].dtype == tf.float32  # float32 master weights
     assert out["sequence_output"].dtype == tf.float32 and out["pooled_output"].dtype == tf.float32

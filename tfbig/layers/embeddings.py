@@ -1,5 +1,6 @@
 """Token + position + segment embeddings, summed, layer-normalised and dropped out (BERT's input layer)."""
 from tfbig._keras import keras, tf
+from tfbig.layers.dropout import Dropout16
 from tfbig.layers.initializers import BERT_INITIALIZER, fresh_initializer, serialize_initializer
 
 
@@ -36,7 +37,7 @@ class BertEmbeddings(keras.layers.Layer):
         self.kernel_initializer = kernel_initializer
         self.layer_norm = keras.layers.LayerNormalization(epsilon=layer_norm_epsilon, dtype="float32",
                                                           name="layer_norm")
-        self.dropout = keras.layers.Dropout(dropout, dtype="float32")
+        self.dropout = Dropout16(dropout, dtype="float32")
 
     def build(self, input_shape):
         def table(name, rows):

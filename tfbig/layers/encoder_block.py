@@ -2,6 +2,7 @@
 from tfbig._keras import keras, tf
 from tfbig.layers.attention import MultiHeadSelfAttention
 from tfbig.layers.feed_forward import FeedForward
+from tfbig.layers.dropout import Dropout16
 from tfbig.layers.initializers import BERT_INITIALIZER, serialize_initializer
 
 
@@ -45,7 +46,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
                                         kernel_initializer=kernel_initializer, name="feed_forward")
         self.output_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype="float32", name="output_layer_norm")
-        self.dropout = keras.layers.Dropout(dropout)
+        self.dropout = Dropout16(dropout)
 
 
     def _residual(self, x, sublayer_out, training):

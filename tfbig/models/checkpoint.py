@@ -92,7 +92,10 @@ def read_bert_checkpoint(model_dir: str):
 
 
 def weight_plan(encoder) -> list:
-    """[(variable, [PyTorch names], [their expected shapes], how)] covering every encoder variable once."""
+    """[(variable, [PyTorch names], [their expected shapes], how)] covering every encoder variable once.
+
+    A list of names per variable leaves room for variables that join several tensors (a fused projection).
+    """
     if encoder.final_layer_norm is not None:
         raise UserError("a pre-LayerNorm encoder (norm_first) has no Hugging Face BERT layout to load")
     h, i = encoder.hidden_size, encoder.intermediate_size
@@ -116,9 +119,8 @@ def weight_plan(encoder) -> list:
     norm(emb.layer_norm, "embeddings.LayerNorm")
     for n, block in enumerate(encoder.blocks):
         p = f"encoder.layer.{n}."
-        qkv = [p + f"attention.self.{x}" for x in ("query", "key", "value")]
-        plan.append((block.attention.qkv.kernel, [q + ".weight" for q in qkv], [(h, h)] * 3, "concat_transposed"))
-        plan.append((block.attention.qkv.bias, [q + ".bias" for q in qkv], [(h,)] * 3, "concat"))
+        for x in ("query", "key", "value"):
+            dense(getattr(block.attention, x), p + f"attention.self.{x}", h, h)
         dense(block.attention.output_dense, p + "attention.output.dense", h, h)
         norm(block.attention_layer_norm, p + "attention.output.LayerNorm")
         dense(block.feed_forward.intermediate, p + "intermediate.dense", i, h)
@@ -131,10 +133,6 @@ def weight_plan(encoder) -> list:
 def _combine(arrays, how):
     if how == "transpose":
         return arrays[0].T
-    if how == "concat_transposed":
-        return np.concatenate([a.T for a in arrays], axis=1)  # (in, 3·out): [Wq | Wk | Wv]
-    if how == "concat":
-        return np.concatenate(arrays, axis=0)
     return arrays[0]
 
 
