@@ -36,8 +36,6 @@ def assert_close(a, b, atol=1e-6):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol, rtol=0)
 
 
-
-
 def pytest_collection_modifyitems(config, items):
     """Tests marked `slow` (real-size runs) run only with TFBIG_SLOW=1 (`make test-slow`)."""
     if os.environ.get("TFBIG_SLOW") == "1":

@@ -29,7 +29,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    backbone: str = "hf"  # hf: transformers' TFBertModel
+    backbone: str = "tfbig"  # tfbig: tfbig's own encoder (tfbig.models.encoder); hf: transformers' TFBertModel
     model_dir: str = ""  # a Hugging Face BERT folder; "" is the bundled all-MiniLM-L6-v2
     dropout: float = 0.1  # before the classification head
     backbone_dropout: float = -1.0  # <0 keeps the checkpoint's hidden/attention dropout
@@ -50,7 +50,7 @@ class TrainConfig:
     epochs: int = 3
     early_stopping_patience: int = 1  # epochs without val improvement; 0 disables
     monitor: str = "val_loss"  # early stopping and the best checkpoint
-    precision: str = "float32"
+    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 (GPUs; with loss scaling)
     steps_per_execution: int = 1
     baseline: bool = False  # also fit TF-IDF + logistic regression on the same split
 

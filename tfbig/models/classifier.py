@@ -42,6 +42,13 @@ class TextClassifier(keras.Model):
         logits = self.head(self.dropout(pooled, training=training))
         return tf.cast(logits, tf.float32)  # softmax and loss in float32 under mixed precision
 
+    def forward(self, inputs, training=False, **backbone_kwargs):
+        """The backbone's outputs plus "logits"; `backbone_kwargs` (output_hidden_states=True,
+        output_attentions=True) ask the backbone for its "hidden_states"/"attentions" (distillation)."""
+        out = dict(self.backbone(inputs, training=training, **backbone_kwargs))
+        out["logits"] = tf.cast(self.head(self.dropout(out["pooled_output"], training=training)), tf.float32)
+        return out
+
     @property
     def metrics(self):
         return [self.loss_tracker, self.ce_tracker, self.l2_tracker, self.l1_tracker, self.accuracy]

@@ -19,6 +19,7 @@ from tfbig.models.backbone import build_backbone
 from tfbig.models.classifier import TextClassifier
 from tfbig.models.folder import check_model_folder, default_model_dir
 from tfbig.train.optimizers import build_optimizer
+from tfbig.train.precision import set_precision, wrap_optimizer
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def predict_logits(model, texts, tokenizer, batch_size: int) -> np.ndarray:
 def train_run(cfg: RunConfig) -> dict:
     """Trains, evaluates on the test split, writes the run folder and exports; returns the report."""
     keras.utils.set_random_seed(cfg.seed)
+    set_precision(cfg.train.precision)  # before any layer is built: layers take the global policy
     run_dir = cfg.run_dir
     os.makedirs(run_dir, exist_ok=True)
     save_config(cfg, os.path.join(run_dir, "config.yaml"))
@@ -95,7 +97,8 @@ def train_run(cfg: RunConfig) -> dict:
                               bucketing=d.bucketing, static_shapes=d.static_shapes)
     steps_per_epoch = -(-len(splits.train) // d.batch_size)
     model = build_classifier(cfg, prep.model_dir, len(splits.labels))
-    model.compile(optimizer=build_optimizer(t, steps_per_epoch * t.epochs), steps_per_execution=t.steps_per_execution)
+    optimizer = wrap_optimizer(build_optimizer(t, steps_per_epoch * t.epochs), t.precision)
+    model.compile(optimizer=optimizer, steps_per_execution=t.steps_per_execution)
 
     callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"))]
     if val_ds is not None and t.early_stopping_patience > 0:

@@ -1,0 +1,62 @@
+"""train.precision: mixed policies keep the encoder close to float32 and the logits in float32."""
+import numpy as np
+import pytest
+
+from tfbig._keras import keras, tf
+from tfbig.errors import UserError
+from tfbig.models.classifier import TextClassifier
+from tfbig.models.encoder import BertEncoder
+from tfbig.train.precision import set_precision, wrap_optimizer
+
+
+@pytest.fixture
+def policy():
+    """Restores the float32 policy whatever the test set."""
+    yield set_precision
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def batch():
+    ids = np.array([[2, 40, 41, 42, 43, 44, 45, 3], [2, 50, 51, 3, 0, 0, 0, 0]])
+    return {"input_ids": tf.constant(ids, tf.int32), "attention_mask": tf.constant((ids != 0).astype(np.int32)),
+            "token_type_ids": tf.zeros([2, 8], tf.int32)}
+
+
+def test_bfloat16_forward_is_close_to_float32(tiny_bert_dir, policy):
+    ref = BertEncoder.from_pretrained(tiny_bert_dir)(batch())
+    policy("mixed_bfloat16")
+    enc = BertEncoder.from_pretrained(tiny_bert_dir)
+    out = enc(batch())
+    assert enc.blocks[0].attention.query.compute_dtype == "bfloat16"
+    assert enc.blocks[0].attention_layer_norm.compute_dtype == "float32"
+    assert enc.weights[0].dtype == tf.float32  # float32 master weights
+    assert out["sequence_output"].dtype == tf.float32 and out["pooled_output"].dtype == tf.float32
+    np.testing.assert_allclose(out["sequence_output"].numpy(), ref["sequence_output"].numpy(), atol=0.05)
+    np.testing.assert_allclose(out["pooled_output"].numpy(), ref["pooled_output"].numpy(), atol=0.02)
+    assert np.abs(out["sequence_output"].numpy() - ref["sequence_output"].numpy()).max() > 0  # really bf16
+
+
+def test_bfloat16_classifier_trains_with_float32_logits(tiny_bert_dir, policy):
+    policy("mixed_bfloat16")
+    model = TextClassifier(BertEncoder.from_pretrained(tiny_bert_dir), num_classes=3)
+    assert model(batch()).dtype == tf.float32
+    model.compile(optimizer=wrap_optimizer(keras.optimizers.Adam(1e-3), "mixed_bfloat16"))
+    before = model.head.kernel.numpy().copy()
+    logs = model.train_on_batch(batch(), tf.constant([0, 2]), return_dict=True)
+    assert np.isfinite(logs["loss"]) and not np.array_equal(before, model.head.kernel.numpy())
+
+
+def test_float16_wraps_the_optimizer_with_loss_scaling(tiny_bert_dir, policy):
+    policy("mixed_float16")
+    opt = wrap_optimizer(keras.optimizers.SGD(0.1), "mixed_float16")
+    assert isinstance(opt, keras.mixed_precision.LossScaleOptimizer)
+    model = TextClassifier(BertEncoder.from_pretrained(tiny_bert_dir), num_classes=2)
+    model.compile(optimizer=opt)
+    logs = model.train_on_batch(batch(), tf.constant([0, 1]), return_dict=True)
+    assert np.isfinite(logs["loss"]) and model(batch()).dtype == tf.float32
+    assert not isinstance(wrap_optimizer(keras.optimizers.SGD(0.1), "float32"), keras.mixed_precision.LossScaleOptimizer)
+
+
+def test_unknown_precision_names_the_field():
+    with pytest.raises(UserError, match="train.precision 'fp8' is not one of float32, mixed_bfloat16"):
+        set_precision("fp8")

@@ -1,0 +1,29 @@
+"""`tfbig distill`: train a small student from a fine-tuned teacher run, evaluate it, export it alone."""
+from tfbig.commands.train import add_config_args
+
+
+def register(sub) -> None:
+    p = sub.add_parser("distill", help="distil a teacher run into a smaller student, evaluate it, export it")
+    p.add_argument("--teacher", action="append", default=[], metavar="RUN_DIR",
+                   help="run folder written by `tfbig train` (repeatable: several teachers)")
+    add_config_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from tfbig.distill.config import load_distill_config
+    from tfbig.distill.run import distill_run
+    from tfbig.evaluate.report import format_report
+
+    cfg = load_distill_config(args.config, args.set, teachers=args.teacher)
+    report = distill_run(cfg)
+    print(f"\nrun folder: {cfg.run_dir}")
+    print(f"TensorBoard: tensorboard --logdir {cfg.run_dir}/logs")
+    print(f"\ntest set, student {cfg.name}:\n{format_report(report)}")
+    print(f"\nteacher accuracy {report['teacher_accuracy']:.4f}; the student keeps {report['kept']:.1%} "
+          f"with {report['student_params']:,} parameters against {report['teacher_params']:,}")
+    if report.get("cache_speedup_estimate"):
+        print(f"teacher logits cached in {report['teacher_logits_seconds']:.1f} s; a distillation epoch is about "
+              f"{report['cache_speedup_estimate']:.2f}x faster than with the teacher live")
+    print(f"\nexported: {report['export']}")
+    return 0

@@ -1,0 +1,93 @@
+"""The configuration of a distillation run: a RunConfig for the student plus `distill` and `student` sections."""
+import os
+from dataclasses import dataclass, field
+
+import yaml
+
+from tfbig.config import RunConfig, _build, apply_overrides, validate
+from tfbig.errors import UserError
+
+# Data fields that decide which texts land in the test split: a student must see the teacher's split.
+SPLIT_FIELDS = ("source", "format", "text_column", "label_column", "seed", "val_fraction", "test_fraction",
+                "limit_per_class")
+
+
+@dataclass
+class DistillConfig:
+    teachers: list = field(default_factory=list)  # run folders of `tfbig train`; --teacher adds to them
+    teacher_weights: list = field(default_factory=list)  # one per teacher; [] weighs them equally
+    temperature: float = 2.0
+    alpha: float = 0.5  # weight of the hard-label cross-entropy; 1 − alpha weights the soft term
+    hidden_weight: float = 0.0  # hidden-state MSE (needs the teacher live every step)
+    attention_weight: float = 0.0  # attention-distribution KL (needs the teacher live every step)
+    layer_map: list = field(default_factory=list)  # "teacher:student" layer pairs, e.g. ["3:1", "6:2"]; [] even
+    cache_teacher_logits: bool = True  # false when the training texts change between epochs (augmentation)
+
+
+@dataclass
+class StudentConfig:
+    init: str = "teacher"  # teacher: the teacher's embeddings and num_layers of its layers; scratch: a preset
+    num_layers: int = 2  # init teacher
+    teacher_layers: list = field(default_factory=list)  # 0-based teacher layers to copy; [] every k-th from the top
+    preset: str = "mini"  # init scratch: tiny | mini | small | medium
+
+
+@dataclass
+class DistillRunConfig(RunConfig):
+    name: str = "student"
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    student: StudentConfig = field(default_factory=StudentConfig)
+
+
+def _read_yaml(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise UserError(f"config file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        try:
+            return yaml.safe_load(f) or {}
+        except yaml.YAMLError as e:
+            raise UserError(f"{path}: not valid YAML: {e}") from None
+
+
+def load_distill_config(path: str | None, overrides: list | None = None, teachers: list | None = None):
+    """Reads the student's config; its `data` section defaults to the first teacher's (the same split)."""
+    raw = _read_yaml(path) if path else {}
+    raw.setdefault("distill", {})
+    raw["distill"]["teachers"] = list(raw["distill"].get("teachers") or []) + list(teachers or [])
+    raw = apply_overrides(raw, overrides or [])
+    if not raw["distill"]["teachers"]:
+        raise UserError("no teacher: give --teacher RUN_DIR or distill.teachers in the config")
+    first = raw["distill"]["teachers"][0]
+    teacher_raw = _read_yaml(os.path.join(first, "config.yaml"))
+    raw["data"] = {**(teacher_raw.get("data") or {}), **(raw.get("data") or {})}
+    cfg = _build(DistillRunConfig, raw)
+    validate(cfg)
+    d = cfg.distill
+    if d.temperature <= 0:
+        raise UserError(f"distill.temperature must be positive, got {d.temperature}")
+    if not 0 <= d.alpha <= 1:
+        raise UserError(f"distill.alpha must be in [0, 1], got {d.alpha}")
+    if d.teacher_weights and len(d.teacher_weights) != len(d.teachers):
+        raise UserError(f"distill.teacher_weights has {len(d.teacher_weights)} values for {len(d.teachers)} teachers")
+    return cfg
+
+
+def check_same_split(student_data, teacher_data, teacher_dir: str) -> None:
+    """A student evaluated on texts its teacher trained on would report a flattering, leaked accuracy."""
+    for name in SPLIT_FIELDS:
+        mine, theirs = getattr(student_data, name), getattr(teacher_data, name)
+        if mine != theirs:
+            raise UserError(f"data.{name} is {mine!r} but teacher {teacher_dir} was trained with {theirs!r}; "
+                            "the student must use the teacher's split")
+
+
+def parse_layer_map(pairs) -> list:
+    """["3:1", "6:2"] or [[3, 1], [6, 2]] -> [(3, 1), (6, 2)]."""
+    out = []
+    for p in pairs:
+        try:
+            a, b = p.split(":") if isinstance(p, str) else p
+            out.append((int(a), int(b)))
+        except (TypeError, ValueError):
+            raise UserError(f"distill.layer_map entry {p!r} is not 'teacher_layer:student_layer'") from None
+    return out
