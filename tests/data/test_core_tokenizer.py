@@ -13,7 +13,8 @@ TRICKY = ["", "   ", "Héllo, WORLD! naïve café", "a\x00b\x07c\u200bd", "中�
 
 
 def _pair(model_dir, max_length=128):
-    return BertTextTokenizer.from_model_dir(model_dir, max_length), CoreBertTokenizer.from_model_dir(model_dir, max_length)
+    fast = BertTextTokenizer.from_model_dir(model_dir, max_length)
+    return fast, CoreBertTokenizer.from_model_dir(model_dir, max_length)
 
 
 def _bbc_texts():

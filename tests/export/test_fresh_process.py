@@ -15,6 +15,7 @@ import tensorflow as tf
 texts = json.load(open(sys.argv[2], encoding="utf-8"))
 core, fast = sys.argv[3], sys.argv[4]
 result = {}
+WATCH = ("tfbig", "tf_keras", "transformers", "tensorflow_text")
 def serve(path, name):
     try:
         out = tf.saved_model.load(path).signatures["serving_default"](text=tf.constant(texts))
@@ -24,10 +25,10 @@ def serve(path, name):
         result[name] = f"{type(e).__name__}: {e}"[:300]
 serve(core, "core_plain")
 serve(fast, "fast_plain")
-result["modules_plain"] = sorted(m for m in ("tfbig", "tf_keras", "transformers", "tensorflow_text") if m in sys.modules)
+result["modules_plain"] = sorted(m for m in WATCH if m in sys.modules)
 import tensorflow_text  # noqa: F401  (registers FastBertNormalize & co.)
 serve(fast, "fast_text")
-result["modules"] = sorted(m for m in ("tfbig", "tf_keras", "transformers", "tensorflow_text") if m in sys.modules)
+result["modules"] = sorted(m for m in WATCH if m in sys.modules)
 json.dump(result, open(sys.argv[1], "w"))
 """
 

@@ -50,7 +50,8 @@ class SavedClassifier:
             try:
                 import tensorflow_text  # noqa: F401  (registers FastBertNormalize & co. before loading)
             except ImportError:
-                raise UserError(f"{self.path} tokenizes with tensorflow-text ops: pip install tensorflow-text") from None
+                raise UserError(f"{self.path} tokenizes with tensorflow-text ops: pip install tensorflow-text "
+                                "(or export with --tokenizer core)") from None
         self._loaded = tf.saved_model.load(self.path)
         self._serve = self._loaded.signatures["serving_default"]
         self.labels = self._read_asset("labels.txt", lambda s: [x for x in s.split("\n") if x], default=[])
