@@ -4,7 +4,8 @@ For a teacher (all-MiniLM-L6-v2 size: 6 layers, hidden 384) and a small student 
 both with a random 5-class head (timing does not depend on the weights), on real BBC articles cut at
 128 tokens. Measured in one run, on this machine's CPUs:
   - batch-1 latency, p50 and p99, over --calls single-text calls;
-  - batch-64 throughput (examples/s) over --batches calls.
+  - batch-64 throughput (examples/s) over --batches calls;
+the paths take turns on each input, so that the load of a shared machine falls on all of them alike.
 Paths: `savedmodel` = serving_default of the exported SavedModel (fast tokenizer, tensorflow-text ops),
 `savedmodel_core` = the same with the core-TF tokenizer, `python` = transformers' BertTokenizerFast in
 Python, then the Keras model in a tf.function (what `model.predict_on_batch` runs).
@@ -51,19 +52,23 @@ def student_folder(teacher_dir: str, path: str) -> str:
     return path
 
 
-def timed(fn, args_list, warmup: int = 3) -> np.ndarray:
-    """Seconds of each call of fn(*args) after `warmup` untimed calls."""
-    for args in args_list[:warmup]:
-        fn(*args)
-    times = []
-    for args in args_list:
-        start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return np.asarray(times)
+def timed(paths: dict, inputs: list, warmup: int = 3) -> dict:
+    """{path: seconds of each call}, the paths called in turn on each input (after `warmup` untimed rounds),
+    so that all of them see the same machine: on a shared machine, timing one path after the other
+    measures the load of the moment as much as the path."""
+    for x in inputs[:warmup]:
+        for fn in paths.values():
+            fn(x)
+    times: dict = {name: [] for name in paths}
+    for x in inputs:
+        for name, fn in paths.items():
+            start = time.perf_counter()
+            fn(x)
+            times[name].append(time.perf_counter() - start)
+    return {name: np.asarray(t) for name, t in times.items()}
 
 
-def measure(name: str, model_dir: str, texts: list, root: str, calls: int, batches: int) -> dict:
+def measure(name: str, model_dir: str, backbone: str, texts: list, root: str, calls: int, batches: int) -> dict:
     from transformers import BertTokenizerFast
 
     from tfbig.config import ModelConfig, RunConfig
@@ -71,7 +76,7 @@ def measure(name: str, model_dir: str, texts: list, root: str, calls: int, batch
     from tfbig.export.saved_model import export_saved_model
     from tfbig.train.run import build_classifier
 
-    cfg = RunConfig(model=ModelConfig(model_dir=model_dir))
+    cfg = RunConfig(model=ModelConfig(backbone=backbone, model_dir=model_dir))
     model = build_classifier(cfg, model_dir, len(LABELS))
     serve = {}
     for kind in ("fast", "core"):
@@ -97,12 +102,13 @@ def measure(name: str, model_dir: str, texts: list, root: str, calls: int, batch
         diff = float(np.abs(paths[p](check) - ref).max())
         print(f"  {name}: max |{p} - python| probability difference on 8 texts: {diff:.2e}")
 
+    singles = [[t] for t in texts[:calls]]
+    batches64 = [[texts[(i * 64 + j) % len(texts)] for j in range(64)] for i in range(batches)]
+    latency = timed(paths, singles)
+    throughput = timed(paths, batches64, warmup=1)
     out = {}
-    singles = [([t],) for t in texts[:calls]]
-    batches64 = [([texts[(i * 64 + j) % len(texts)] for j in range(64)],) for i in range(batches)]
-    for p, fn in paths.items():
-        lat = timed(fn, singles) * 1000
-        thr = timed(fn, batches64, warmup=1)
+    for p in paths:
+        lat, thr = latency[p] * 1000, throughput[p]
         out[p] = {"p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99)),
                   "b64_ex_per_s": float(64 * len(thr) / thr.sum())}
         print(f"  {name:8s} {p:16s} batch-1 p50 {out[p]['p50_ms']:8.2f} ms  p99 {out[p]['p99_ms']:8.2f} ms   "
@@ -115,7 +121,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200, help="batch-1 calls per path")
     parser.add_argument("--batches", type=int, default=6, help="batch-64 calls per path")
     parser.add_argument("--skip-teacher", action="store_true")
+    parser.add_argument("--backbone", help="tfbig | hf (default: the config's default)")
     args = parser.parse_args()
+    from tfbig.config import ModelConfig
+
+    backbone = args.backbone or ModelConfig().backbone
 
     from tfbig.data.readers import read_folder
     from tfbig.data.sources import bbc_news_dir
@@ -124,15 +134,16 @@ def main() -> None:
     texts = read_folder(bbc_news_dir(), fallback_encoding="cp1252").texts
     texts = texts[:: max(1, len(texts) // max(args.calls, 64))]
     teacher_dir = default_model_dir()
-    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, {len(texts)} BBC texts, max_length {MAX_LENGTH}")
+    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs, {len(texts)} BBC texts, max_length {MAX_LENGTH}, "
+          f"backbone {backbone}")
     with tempfile.TemporaryDirectory() as root:
         results = {}
         if not args.skip_teacher:
             print("teacher (all-MiniLM-L6-v2: 6 layers, hidden 384)")
-            results["teacher"] = measure("teacher", teacher_dir, texts, root, args.calls, args.batches)
+            results["teacher"] = measure("teacher", teacher_dir, backbone, texts, root, args.calls, args.batches)
         print("student (2 layers, hidden 128, random)")
-        results["student"] = measure("student", student_folder(teacher_dir, os.path.join(root, "student_bert")),
-                                     texts, root, args.calls, args.batches)
+        student_dir = student_folder(teacher_dir, os.path.join(root, "student_bert"))
+        results["student"] = measure("student", student_dir, backbone, texts, root, args.calls, args.batches)
     for who, r in results.items():
         print(f"{who}: SavedModel/python batch-1 p50 ratio {r['savedmodel']['p50_ms'] / r['python']['p50_ms']:.2f} "
               f"(core tokenizer {r['savedmodel_core']['p50_ms'] / r['python']['p50_ms']:.2f}); batch-64 throughput "
