@@ -53,15 +53,28 @@ def _clean_row(text, label):
     return normalize_text(text), label.strip()
 
 
+def _partition_keys(spark, total: int) -> list:
+    """For p in range(total), a long k with pmod(hash(k), total) == p: Spark's hash, asked of Spark itself."""
+    from pyspark.sql import functions as F
+
+    candidates = spark.range(64 * total).select("id", F.pmod(F.hash("id"), F.lit(total)).alias("p"))
+    found = dict(candidates.groupBy("p").agg(F.min("id")).collect())  # `total` rows, not data
+    if len(found) < total:  # (1 - 1/total)^(64·total) < e^-64: not seen in practice
+        raise RuntimeError(f"no partition key found for {total - len(found)} of {total} partitions")
+    return [int(found[p]) for p in range(total)]
+
+
 def _write_partition(index, rows, out, bounds):
-    """Writes partition `index` as one shard; yields its summary. rows: ((part, hash), (text, label, n, kinds))."""
+    """Writes partition `index` as one shard; yields its summary. rows: (part, hash, text, label, n, kinds, key)."""
     split_id = max(i for i, (start, _) in enumerate(bounds) if start <= index)
     start, count = bounds[split_id]
     split = SPLITS[split_id]
     stats, classes = Counter(), Counter()
     path = f"{out}/{split}/{shard_name(index - start, count)}"
     with TFRecordFileWriter(path) as writer:
-        for (_, h), (text, label, n, kinds) in rows:
+        for part, _, text, label, n, kinds, _ in rows:
+            if part != index:
+                raise RuntimeError(f"a record of shard {part} reached partition {index}")
             stats["read"] += n
             if text is None:  # malformed and empty texts arrive here as two groups with no hash
                 stats["malformed"] += n
@@ -146,12 +159,16 @@ def shard_dataframe(df, out: str, num_shards: int = 16, text_column: str = "text
         if n_shards:
             part = F.when(split_id == i, F.lit(first) + F.pmod(h, F.lit(n_shards))).otherwise(part)
     keep = F.col("text").isNotNull() & (F.col("text") != "")
-    keyed = groups.select(F.when(keep, part).otherwise(0).alias("part"),
-                          F.when(keep, h).otherwise(-1).alias("h"), "text", "label", "n", "kinds")
-    pairs = keyed.rdd.map(lambda r: ((r[0], r[1]), (r[2], r[3], r[4], r[5])))
-    # Partition p is exactly shard p; within it records go in hash order: shuffled, the same every run.
-    placed = pairs.repartitionAndSortWithinPartitions(total, partitionFunc=lambda key: key[0])
-    summaries = placed.mapPartitionsWithIndex(lambda i, rows: _write_partition(i, rows, out, bounds)).collect()
+    part = F.when(keep, part).otherwise(0)
+    # repartition(total, key) sends a row to pmod(hash(key), total): key is chosen so that this is `part`,
+    # and partition p is exactly shard p. The shuffle and the sort stay in the JVM; Python only writes.
+    keys = F.array(*[F.lit(k).cast("long") for k in _partition_keys(df.sparkSession, total)])
+    placed = (groups.select(part.alias("part"), F.when(keep, h).otherwise(-1).alias("h"), "text", "label", "n",
+                            "kinds")
+              .withColumn("key", F.element_at(keys, (F.col("part") + 1).cast("int")))
+              .repartition(total, "key")
+              .sortWithinPartitions("h", "text"))  # hash order: shuffled, and the same every run
+    summaries = placed.rdd.mapPartitionsWithIndex(lambda i, rows: _write_partition(i, rows, out, bounds)).collect()
 
     stats, by_split = Counter(), {s: Counter() for s in SPLITS}
     for s in summaries:  # one small dict per shard: the only thing the driver receives
