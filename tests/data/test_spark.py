@@ -226,3 +226,31 @@ def test_missing_column_names_the_columns_found(spark, tmp_path):
     path = write_input(spark, "parquet", tmp_path)
     with pytest.raises(UserError, match="no column 'text'; columns found: body, topic"):
         spark_shard(path, str(tmp_path / "out"), spark=spark)
+
+
+def test_missing_input_is_a_user_error(spark, tmp_path):
+    from tfbig.data.spark import spark_shard
+    from tfbig.errors import UserError
+
+    with pytest.raises(UserError, match="input not found"):
+        spark_shard(str(tmp_path / "nope.jsonl"), str(tmp_path / "out"), spark=spark)
+    with pytest.raises(UserError, match="input not found"):
+        spark_shard(f"file://{tmp_path}/nope/*.jsonl", str(tmp_path / "out"), spark=spark, fmt="jsonl")
+
+
+def test_shard_counts_and_format_detection(tmp_path):
+    from tfbig.data.spark import shard_counts
+    from tfbig.data.spark_read import detect_spark_format
+    from tfbig.errors import UserError
+
+    assert shard_counts(16, 0.2, 0.1) == {"train": 16, "val": 2, "test": 5}
+    assert shard_counts(1, 0.2, 0.1) == {"train": 1, "val": 1, "test": 1}
+    assert shard_counts(4, 0.25, 0.0) == {"train": 4, "val": 0, "test": 1}
+    assert detect_spark_format("gs://b/x/*.parquet") == "parquet"
+    assert detect_spark_format("hdfs:///d/part.jsonl.gz") == "jsonl"
+    (tmp_path / "a").mkdir()
+    assert detect_spark_format(str(tmp_path)) == "folder"
+    (tmp_path / "p.csv").write_text("text,label\n")
+    assert detect_spark_format(str(tmp_path)) == "csv"
+    with pytest.raises(UserError, match="cannot tell the format"):
+        detect_spark_format("gs://b/data")

@@ -195,7 +195,10 @@ def get_session(master: str | None = None, app_name: str = "tfbig-spark-shard", 
     except ImportError:
         raise UserError("PySpark is not installed: pip install 'tfbig[spark]' (it also needs Java 17)") from None
     # Local Python workers must run this interpreter (PySpark's default is whatever `python3` is on PATH).
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # Under spark-submit (which sets PYSPARK_GATEWAY_PORT) the cluster's PYSPARK_PYTHON is left alone.
+    local = master.startswith("local") if master else "PYSPARK_GATEWAY_PORT" not in os.environ
+    if local:
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name).config("spark.ui.showConsoleProgress", "false")
     if master:
         builder = builder.master(master)

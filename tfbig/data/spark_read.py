@@ -21,6 +21,8 @@ def detect_spark_format(path: str) -> str:
         if stripped.endswith(ext) or stripped.endswith(ext + ".gz"):
             return fmt
     local = path[len("file://"):] if path.startswith("file://") else path
+    if "://" not in local and not any(c in local for c in "*?[{") and not os.path.exists(local):
+        raise UserError(f"input not found: {path}")
     if "://" not in local and os.path.isdir(local):
         names = os.listdir(local)
         for ext, fmt in _EXTENSIONS:
@@ -72,12 +74,23 @@ def read_folder_spark(spark, path: str, fallback_encoding: str | None = None):
 def read_input(spark, path: str, fmt: str = "auto", text_column: str = "text", label_column: str = "label",
                fallback_encoding: str | None = None):
     """The DataFrame (text, label) of the examples at `path` (a file, a folder, a glob, any Hadoop URL)."""
-    from pyspark.sql.types import StringType, StructField, StructType
-
     if fmt not in FORMATS:
         raise UserError(f"format '{fmt}' is not one of {', '.join(FORMATS)}")
+    from pyspark.errors import AnalysisException
+
     if fmt == "auto":
         fmt = detect_spark_format(path)
+    try:
+        return _read(spark, path, fmt, text_column, label_column, fallback_encoding)
+    except AnalysisException as e:
+        if "PATH_NOT_FOUND" in str(e):
+            raise UserError(f"input not found: {path}") from None
+        raise
+
+
+def _read(spark, path, fmt, text_column, label_column, fallback_encoding):
+    from pyspark.sql.types import StringType, StructField, StructType
+
     if fmt == "folder":
         return read_folder_spark(spark, path, fallback_encoding)
     if fmt in ("csv", "tsv"):
