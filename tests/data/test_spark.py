@@ -217,6 +217,11 @@ def test_formats_are_cleaned_like_the_local_pipeline(spark, tmp_path, fmt, capsy
     assert main(["spark-shard", "--input", path, "--out", out, "--text-column", "body",
                  "--label-column", "topic"]) == 2  # shards already there, no --overwrite
     assert "--overwrite" in capsys.readouterr().err
+    if fmt == "jsonl":  # a second run writes the very same bytes
+        before = {p: open(p, "rb").read() for p in glob.glob(os.path.join(out, "*", "*.tfrecord"))}
+        assert main(["spark-shard", "--input", path, "--out", out, "--num-shards", "1", "--text-column", "body",
+                     "--label-column", "topic", "--overwrite"]) == 0
+        assert {p: open(p, "rb").read() for p in glob.glob(os.path.join(out, "*", "*.tfrecord"))} == before
 
 
 def test_missing_column_names_the_columns_found(spark, tmp_path):
