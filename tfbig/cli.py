@@ -10,6 +10,7 @@ from tfbig.errors import UserError
 COMMANDS = [
     "train",
     "distill",
+    "spark_shard",
 ]
 
 
