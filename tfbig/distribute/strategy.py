@@ -94,17 +94,14 @@ def build_strategy(kind: str, resolver=None) -> tf.distribute.Strategy:
     raise UserError(f"runtime.strategy '{kind}' is not one of {', '.join(STRATEGIES)}")
 
 
-def make_strategy(cfg) -> tf.distribute.Strategy:
-    """Builds the strategy of `cfg.runtime` and adapts `cfg` to it, in place; call it before any other TF op.
+def adapt_config(cfg, kind: str) -> None:
+    """Adapts `cfg` in place to the strategy `kind`.
 
     TPU: `data.static_shapes` is switched on (XLA compiles one program per input shape). Backups go to
     `runtime.backup_dir` (default <run_dir>/backup, shared by all workers). On a multi-worker cluster only
     the chief writes the run and export folders; other workers write below `.workers/` in them.
     """
     runtime = cfg.runtime
-    split_cpu(runtime.num_logical_cpus)
-    kind, resolver = _choose(runtime)
-    strategy = build_strategy(kind, resolver)
     if kind == "tpu" and not cfg.data.static_shapes:
         log.info("TPU: data.static_shapes on (every batch padded to max_length, remainder dropped)")
         cfg.data.static_shapes = True
@@ -112,6 +109,19 @@ def make_strategy(cfg) -> tf.distribute.Strategy:
         runtime.backup_dir = os.path.join(cfg.run_dir, "backup")
     if kind == "multi_worker" and not is_chief():
         cfg.output_dir, cfg.export_dir = worker_dir(cfg.output_dir), worker_dir(cfg.export_dir)
+
+
+def make_strategy(cfg) -> tf.distribute.Strategy:
+    """Builds the strategy `cfg.runtime` names and adapts `cfg` to it (`adapt_config`).
+
+    Call it before any other TensorFlow op: logical CPU devices and multi-worker collectives can only be
+    set up while TensorFlow has not started.
+    """
+    runtime = cfg.runtime
+    split_cpu(runtime.num_logical_cpus)
+    kind, resolver = _choose(runtime)
+    strategy = build_strategy(kind, resolver)
+    adapt_config(cfg, kind)
     replicas = strategy.num_replicas_in_sync
     batch = cfg.data.batch_size
     if batch % replicas:

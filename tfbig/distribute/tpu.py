@@ -71,6 +71,7 @@ def connect_tpu(address: str = "", timeout: float = 60.0):
                         f"{timeout:g} s (runtime.tpu_timeout)")
     if "error" in result:
         first_line = (str(result["error"]).strip().splitlines() or [type(result["error"]).__name__])[0]
+        first_line = first_line.split(" Failed in initialization")[0]  # the rest names TF kernels
         raise UserError(f"runtime.strategy is tpu, but no TPU was found at '{address}': {first_line[:200]}")
     log.info("TPU system at '%s' initialised", address)
     return result["resolver"]
