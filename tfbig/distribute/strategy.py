@@ -105,6 +105,8 @@ def adapt_config(cfg, kind: str) -> None:
     if kind == "tpu" and not cfg.data.static_shapes:
         log.info("TPU: data.static_shapes on (every batch padded to max_length, remainder dropped)")
         cfg.data.static_shapes = True
+    if kind == "tpu" and cfg.train.precision == "float32":
+        log.info("TPU: train.precision is float32; mixed_bfloat16 uses the TPU's native type")
     if runtime.backup and not runtime.backup_dir:
         runtime.backup_dir = os.path.join(cfg.run_dir, "backup")
     if kind == "multi_worker" and not is_chief():
