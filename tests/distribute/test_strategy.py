@@ -134,3 +134,18 @@ def test_average_loss_on_one_replica_is_the_mean():
     per_example = tf.constant([0.5, 1.0, 2.5])
     assert float(average_loss(per_example)) == pytest.approx(np.mean([0.5, 1.0, 2.5]))
     assert float(average_loss(tf.zeros([0]))) == 0.0  # an empty share adds nothing, not NaN
+
+
+def test_auto_goes_on_without_a_tpu_that_does_not_answer(monkeypatch, caplog):
+    import socket
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: the connect probe fails before TensorFlow is touched
+    cfg = RunConfig()
+    cfg.runtime.tpu = f"grpc://127.0.0.1:{port}"
+    strategy = make_strategy(cfg)
+    assert strategy.num_replicas_in_sync == 1 and not cfg.data.static_shapes
+    assert "no TPU was found" in caplog.text and "going on without a TPU" in caplog.text
