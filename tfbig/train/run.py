@@ -64,7 +64,8 @@ def build_classifier(cfg: RunConfig, model_dir: str, num_classes: int) -> TextCl
     m, t = cfg.model, cfg.train
     backbone = build_backbone(m.backbone, model_dir, m.backbone_dropout)
     model = TextClassifier(backbone, num_classes, dropout=m.dropout, l2=t.l2, l1=t.l1,
-                           penalty_exclude=t.penalty_exclude, name="classifier")
+                           penalty_exclude=t.penalty_exclude, accumulation_steps=t.accumulation_steps,
+                           name="classifier")
     length = min(8, cfg.data.max_length)
     model({"input_ids": tf.ones([1, length], tf.int32), "attention_mask": tf.ones([1, length], tf.int32),
            "token_type_ids": tf.zeros([1, length], tf.int32)})
