@@ -18,7 +18,10 @@ from tfbig.io_utils import atomic_write_json, atomic_write_text
 from tfbig.models.backbone import build_backbone
 from tfbig.models.classifier import TextClassifier
 from tfbig.models.folder import check_model_folder, default_model_dir
+from tfbig.train.epoch_data import EpochData
+from tfbig.train.fit import fit_resumable
 from tfbig.train.optimizers import build_optimizer
+from tfbig.train.resume import checkpointable_dropout
 
 log = logging.getLogger(__name__)
 
@@ -88,29 +91,25 @@ def train_run(cfg: RunConfig) -> dict:
     splits, tok, d, t = prep.splits, prep.tokenizer, cfg.data, cfg.train
     atomic_write_text(os.path.join(run_dir, "labels.txt"), "\n".join(splits.labels) + "\n")
 
-    train_ds = make_dataset(splits.train.texts, label_ids(splits.train, splits.labels), tok, d.batch_size,
-                            shuffle=True, seed=cfg.seed, bucketing=d.bucketing, static_shapes=d.static_shapes)
+    train = EpochData(splits.train.texts, label_ids(splits.train, splits.labels), tok,
+                      d.batch_size * t.accumulation_steps, seed=cfg.seed, bucketing=d.bucketing,
+                      static_shapes=d.static_shapes)
     val_ds = None
     if len(splits.val):
         val_ds = make_dataset(splits.val.texts, label_ids(splits.val, splits.labels), tok, d.batch_size,
                               bucketing=d.bucketing, static_shapes=d.static_shapes)
-    steps_per_epoch = -(-len(splits.train) // d.batch_size)
-    model = build_classifier(cfg, prep.model_dir, len(splits.labels))
+    steps_per_epoch = train.steps_per_epoch
+    with checkpointable_dropout():
+        model = build_classifier(cfg, prep.model_dir, len(splits.labels))
     model.compile(optimizer=build_optimizer(t, steps_per_epoch * t.epochs), steps_per_execution=t.steps_per_execution)
 
-    callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"))]
-    if val_ds is not None and t.early_stopping_patience > 0:
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor=t.monitor, mode="max" if "acc" in t.monitor or "f1" in t.monitor else "min",
-            patience=t.early_stopping_patience, restore_best_weights=True))
-    callbacks.append(keras.callbacks.ModelCheckpoint(
-        os.path.join(run_dir, "checkpoints", "epoch-{epoch:02d}.weights"), save_weights_only=True))
     start = time.time()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=t.epochs, callbacks=callbacks, verbose=2)
+    fit = fit_resumable(cfg, model, train, val_ds, splits.labels, run_dir)
     train_seconds = time.time() - start
 
     report = evaluate_split(model, splits.test, splits.labels, tok, d.batch_size)
-    report.update({"train_seconds": round(train_seconds, 1), "epochs_run": len(history.epoch),
+    report.update({"train_seconds": round(train_seconds, 1), "epochs_run": len(fit.history.epoch) if fit.history else 0,
+                   "resumed_from_step": fit.start_step, "steps": fit.end_step, "best": fit.best,
                    "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
                    "cleaning": prep.cleaning})
     if t.baseline:
