@@ -6,40 +6,17 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from tfbig._keras import tf
-from tfbig.testing import WORDS
+from tfbig.testing import tiny_run_overrides
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DRIVER = ("import sys, tensorflow as tf; tf.config.experimental.enable_op_determinism(); "
           "from tfbig.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
-def write_tiny_folder_dataset(root: str, classes: int = 3, per_class: int = 12, seed: int = 0) -> str:
-    """`root/<class>/<i>.txt`, each class drawing from its own slice of the tiny vocabulary."""
-    rng = random.Random(seed)
-    words = [w for w in WORDS if w.isalpha()]
-    for c in range(classes):
-        own = words[c::classes]
-        os.makedirs(os.path.join(root, f"c{c}"), exist_ok=True)
-        for i in range(per_class):
-            text = " ".join(rng.choice(own) for _ in range(rng.randint(3, 24)))
-            with open(os.path.join(root, f"c{c}", f"{i}.txt"), "w") as f:
-                f.write(text)
-    return root
-
-
 def train_args(tmp, data, model_dir, name, **extra):
-    settings = {"name": name, "output_dir": os.path.join(tmp, "runs"), "export_dir": os.path.join(tmp, "exports"),
-                "data.source": data, "data.max_length": 32, "data.batch_size": 4, "data.val_fraction": 0.2,
-                "model.model_dir": model_dir, "model.dropout": 0.2, "train.epochs": 2, "train.learning_rate": 1e-3,
-                "train.checkpoint_every_steps": 2, "train.early_stopping_patience": 0, "train.warmup_fraction": 0.2}
-    settings.update(extra)
-    args = ["train"]
-    for key, value in settings.items():
-        args += ["--set", f"{key}={value}"]
-    return args
+    return ["train"] + [arg for o in tiny_run_overrides(tmp, data, model_dir, name, **extra) for arg in ("--set", o)]
 
 
 def start(args, env_extra=None):
@@ -58,9 +35,8 @@ def read_checkpoint(prefix: str) -> dict:
     return {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(prefix) if name != "_CHECKPOINTABLE_OBJECT_GRAPH"}
 
 
-def test_sigkill_then_rerun_gives_the_uninterrupted_weights(tmp_path, tiny_bert_dir):
-    tmp = str(tmp_path)
-    data = write_tiny_folder_dataset(os.path.join(tmp, "data"))
+def test_sigkill_then_rerun_gives_the_uninterrupted_weights(tmp_path, tiny_bert_dir, tiny_folder_data):
+    tmp, data = str(tmp_path), tiny_folder_data
     steps_per_epoch = 6  # 22 training examples in batches of 4 (checked below from the checkpoint state)
     kill_at = random.Random().randint(3, 2 * steps_per_epoch - 1)  # after the first checkpoint, before the end
     print("killing at step", kill_at)
