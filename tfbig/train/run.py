@@ -77,8 +77,11 @@ def build_classifier(cfg: RunConfig, model_dir: str, num_classes: int) -> TextCl
 
 def predict_logits(model, texts, tokenizer, batch_size: int) -> np.ndarray:
     """Logits in input order (no bucketing, which would reorder)."""
+    from tfbig.progress import progress
+
     ds = make_dataset(texts, None, tokenizer, batch_size, bucketing=False)
-    return np.concatenate([model.predict_on_batch(x) for x, _ in ds], axis=0) if len(texts) else np.zeros((0,))
+    batches = progress(ds, desc="predicting", total=-(-len(texts) // batch_size), unit="batch")
+    return np.concatenate([model.predict_on_batch(x) for x, _ in batches], axis=0) if len(texts) else np.zeros((0,))
 
 
 def train_run(cfg: RunConfig) -> dict:
