@@ -54,6 +54,6 @@ def per_class_png(report: dict, title: str = "Per-class precision, recall and F1
     ax.set_xticks(x, names, rotation=30, ha="right")
     ax.set_ylim(0, 1.1)
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4, fontsize=8, frameon=False)
     fig.tight_layout()
     return _png(fig)
