@@ -31,11 +31,9 @@ def _values(folder: str, tag: str) -> list:
     return [float(tf.make_ndarray(e.tensor_proto)) for e in acc.Tensors(tag)]
 
 
-def test_tensorboard_has_epoch_step_image_and_config_summaries(tmp_path, tiny_bert_dir, tiny_folder_data, capsys):
-    args = tiny_run_overrides(str(tmp_path), tiny_folder_data, tiny_bert_dir, "tb", **{"train.l2": 0.01})
-    assert main(["train"] + [a for o in args for a in ("--set", o)]) == 0
-    run_dir = os.path.join(str(tmp_path), "runs", "tb")
-    assert f"tensorboard --logdir {run_dir}/logs" in capsys.readouterr().out
+def test_tensorboard_has_epoch_step_image_and_config_summaries(reference_run):
+    run_dir = reference_run["run_dir"]
+    assert f"tensorboard --logdir {run_dir}/logs" in reference_run["output"]
     logs = os.path.join(run_dir, "logs")
     epochs = list(range(EPOCHS))
     train, val = _tensors(os.path.join(logs, "train")), _tensors(os.path.join(logs, "validation"))
