@@ -23,7 +23,8 @@ class TrainProcess:
     """`tfbig train` with tiny_run_overrides in a subprocess; `wait()` returns (exit status, output)."""
 
     def __init__(self, tmp, data, model_dir, name, env=None, **overrides):
-        args = ["train"] + [a for o in tiny_run_overrides(tmp, data, model_dir, name, **overrides) for a in ("--set", o)]
+        sets = tiny_run_overrides(tmp, data, model_dir, name, **overrides)
+        args = ["train"] + [a for o in sets for a in ("--set", o)]
         self.run_dir = os.path.join(tmp, "runs", name)
         self.proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,

@@ -24,7 +24,8 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_weights(tmp_path, tiny_bert_
     # After the first checkpoint (step 2), before the end; TFBIG_TEST_KILL_STEP replays a given step.
     kill_at = int(os.environ.get("TFBIG_TEST_KILL_STEP", random.randint(3, STEPS_PER_EPOCH * EPOCHS - 1)))
     print("killing at step", kill_at)
-    killed = train_process(tmp, tiny_folder_data, tiny_bert_dir, "resumed", {KILL_AT_STEP_ENV: str(kill_at)}, **overrides)
+    kill = {KILL_AT_STEP_ENV: str(kill_at)}
+    killed = train_process(tmp, tiny_folder_data, tiny_bert_dir, "resumed", kill, **overrides)
     code, out = killed.wait()
     assert code == -9, out  # died of SIGKILL
     latest = json.load(open(os.path.join(killed.run_dir, "checkpoints", "resume", "latest.json")))

@@ -1,5 +1,4 @@
 """Classification report (scikit-learn metrics) and its plots."""
-import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 
