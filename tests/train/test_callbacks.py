@@ -46,6 +46,8 @@ def test_tensorboard_has_epoch_step_image_and_config_summaries(reference_run):
     run = _tensors(os.path.join(logs, "run"))
     assert run["config"] == [0]
     assert run["validation_confusion_matrix"] == epochs
+    test = _tensors(os.path.join(logs, "test"))
+    assert test["test_confusion_matrix"] == test["macro_f1"] == [EPOCHS]
     rates = _values(os.path.join(logs, "steps"), "learning_rate")
     assert rates[0] < rates[2] and rates[-1] < rates[3]  # warmup, then linear decay
     assert min(_values(os.path.join(logs, "steps"), "tokens_per_second")) > 0

@@ -265,3 +265,16 @@ def make_callbacks(cfg, run_dir: str, store, steps_per_epoch: int, labels: list,
 def remove_checkpoints(folder: str) -> None:
     """Deletes a run's resumable checkpoints (train.resume=false starts over)."""
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_test_summaries(run_dir: str, report: dict, step: int) -> None:
+    """The test split's accuracy, macro-F1 and confusion-matrix image, to `logs/test` at `step` (epochs run)."""
+    from tfbig.evaluate.plots import confusion_matrix_png
+
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs", "test"))
+    png = confusion_matrix_png(report["confusion_matrix"], report["labels"], "test split")
+    with writer.as_default(step=step):
+        tf.summary.scalar("accuracy", report["accuracy"])
+        tf.summary.scalar("macro_f1", report["macro"]["f1"])
+        tf.summary.image("test_confusion_matrix", tf.image.decode_png(png, channels=3)[tf.newaxis])
+    writer.close()

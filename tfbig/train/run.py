@@ -19,6 +19,7 @@ from tfbig.models.backbone import build_backbone
 from tfbig.models.classifier import TextClassifier
 from tfbig.models.folder import check_model_folder, default_model_dir
 from tfbig.train.epoch_data import EpochData
+from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.fit import fit_resumable
 from tfbig.train.optimizers import build_optimizer
 from tfbig.train.resume import checkpointable_dropout
@@ -125,6 +126,7 @@ def train_run(cfg: RunConfig) -> dict:
     from tfbig.evaluate.report import plot_confusion_matrix
 
     plot_confusion_matrix(report["confusion_matrix"], splits.labels, os.path.join(run_dir, "confusion_matrix.png"))
+    write_test_summaries(run_dir, report, step=t.epochs)
     from tfbig.export.saved_model import export_saved_model
 
     with open(os.path.join(run_dir, "config.yaml"), encoding="utf-8") as f:
