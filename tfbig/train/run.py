@@ -18,8 +18,8 @@ from tfbig.io_utils import atomic_write_json, atomic_write_text
 from tfbig.models.backbone import build_backbone
 from tfbig.models.classifier import TextClassifier
 from tfbig.models.folder import check_model_folder, default_model_dir
-from tfbig.train.epoch_data import EpochData
 from tfbig.train.callbacks import write_test_summaries
+from tfbig.train.epoch_data import EpochData
 from tfbig.train.fit import fit_resumable
 from tfbig.train.optimizers import build_optimizer
 from tfbig.train.resume import checkpointable_dropout
@@ -112,7 +112,8 @@ def train_run(cfg: RunConfig) -> dict:
     train_seconds = time.time() - start
 
     report = evaluate_split(model, splits.test, splits.labels, tok, d.batch_size)
-    report.update({"train_seconds": round(train_seconds, 1), "epochs_run": len(fit.history.epoch) if fit.history else 0,
+    epochs_run = len(fit.history.epoch) if fit.history else 0  # in this process: a resumed run counts the rest
+    report.update({"train_seconds": round(train_seconds, 1), "epochs_run": epochs_run,
                    "resumed_from_step": fit.start_step, "steps": fit.end_step, "best": fit.best,
                    "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
                    "cleaning": prep.cleaning})
