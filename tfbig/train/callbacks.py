@@ -204,9 +204,11 @@ class ResumeCheckpoint(keras.callbacks.Callback):
     """Saves a resumable checkpoint every `every_steps` steps and at each epoch end, with the state of the
     `stateful` callbacks; tells fit where to start (epoch, batch) when resuming. Place it last."""
 
-    def __init__(self, store, clock: StepClock, every_steps: int, stateful: dict, start_step: int = 0):
+    def __init__(self, store, clock: StepClock, every_steps: int, stateful: dict, start_step: int = 0,
+                 fingerprint: dict | None = None):
         super().__init__()
         self.store, self.clock, self.every_steps = store, clock, int(every_steps)
+        self.fingerprint = fingerprint or {}
         self.stateful, self.start_step, self.last_saved = stateful, int(start_step), int(start_step)
 
     def on_train_begin(self, logs=None):
@@ -227,6 +229,7 @@ class ResumeCheckpoint(keras.callbacks.Callback):
 
     def _save(self) -> None:
         state = {"steps_per_epoch": self.clock.steps_per_epoch, "stopped": bool(self.model.stop_training),
+                 "fingerprint": self.fingerprint,
                  "callbacks": {name: cb.state() for name, cb in self.stateful.items()}}
         self.store.save(self.clock.step, state)
         self.last_saved = self.clock.step
@@ -235,8 +238,9 @@ class ResumeCheckpoint(keras.callbacks.Callback):
 
 
 def make_callbacks(cfg, run_dir: str, store, steps_per_epoch: int, labels: list, has_validation: bool,
-                   state: dict | None = None) -> list:
-    """The callbacks of `train_run`, in order. `state`: what `store.restore()` returned, or None."""
+                   state: dict | None = None, fingerprint: dict | None = None) -> list:
+    """The callbacks of `train_run`, in order. `state`: what `store.restore()` returned, or None;
+    `fingerprint`: settings saved with each checkpoint that a resumed run must share."""
     t = cfg.train
     start = int(state["step"]) if state else 0
     clock = StepClock(steps_per_epoch, start)
@@ -258,7 +262,7 @@ def make_callbacks(cfg, run_dir: str, store, steps_per_epoch: int, labels: list,
             best.load_state(state.get("callbacks", {}).get("best", {}))
         stateful["best"] = best
         callbacks.append(best)
-    callbacks.append(ResumeCheckpoint(store, clock, t.checkpoint_every_steps, stateful, start))
+    callbacks.append(ResumeCheckpoint(store, clock, t.checkpoint_every_steps, stateful, start, fingerprint))
     return callbacks
 
 

@@ -22,6 +22,26 @@ def resume_folder(run_dir: str) -> str:
     return os.path.join(run_dir, "checkpoints", "resume")
 
 
+def fingerprint(cfg) -> dict:
+    """Settings that decide which batches and which updates a step makes; a resumed run must not change them.
+    (train.epochs may grow: the run then continues past its old end.)"""
+    d, t = cfg.data, cfg.train
+    return {"seed": cfg.seed, "data.source": d.source, "data.batch_size": d.batch_size,
+            "data.max_length": d.max_length, "data.seed": d.seed, "data.limit_per_class": d.limit_per_class,
+            "model.model_dir": cfg.model.model_dir, "train.optimizer": t.optimizer,
+            "train.accumulation_steps": t.accumulation_steps}
+
+
+def check_compatible(state: dict, steps_per_epoch: int, now: dict, where: str) -> None:
+    """Raises UserError when a checkpoint's state was written by a run with other settings."""
+    changed = [f"{k}: {v!r} → {now.get(k)!r}" for k, v in state.get("fingerprint", {}).items() if now.get(k) != v]
+    if state.get("steps_per_epoch") != steps_per_epoch:
+        changed.append(f"steps per epoch: {state.get('steps_per_epoch')} → {steps_per_epoch}")
+    if changed:
+        raise UserError(f"{where}: the checkpoint was written with other settings ({'; '.join(changed)}); "
+                        "set train.resume=false or use a new run name")
+
+
 def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose: int = 1) -> FitResult:
     """Fits `model` (compiled) on `train` (an EpochData) for cfg.train.epochs, resuming when a checkpoint exists."""
     t = cfg.train
@@ -30,14 +50,14 @@ def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose
         remove_checkpoints(folder)
     store = CheckpointStore(folder, model)
     steps = train.steps_per_epoch
-    state = store.restore()
-    if state is not None and state.get("steps_per_epoch") != steps:
-        raise UserError(f"{store.latest_path}: written with {state.get('steps_per_epoch')} steps per epoch, the "
-                        f"config now gives {steps}; set train.resume=false or use a new run name")
+    state, now = store.latest(), fingerprint(cfg)
+    if state is not None:
+        check_compatible(state, steps, now, store.latest_path)
+        state = store.restore()
     start = int(state["step"]) if state else 0
     if start:
         log.info("resuming at step %d (epoch %d, batch %d)", start, start // steps + 1, start % steps + 1)
-    callbacks = make_callbacks(cfg, run_dir, store, steps, labels, val_ds is not None, state)
+    callbacks = make_callbacks(cfg, run_dir, store, steps, labels, val_ds is not None, state, now)
     history = None
     total = steps * t.epochs
     if start < total and not (state or {}).get("stopped"):
