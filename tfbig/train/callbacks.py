@@ -42,19 +42,21 @@ class StepClock(keras.callbacks.Callback):
 
 
 class FaultInjection(keras.callbacks.Callback):
-    """Test hook: before global step `kill_at` the process SIGKILLs itself; before `nan_at`, the last
-    trainable variable becomes NaN, so that step's loss is NaN."""
+    """Test hook: before global step `kill_at` (or the first step after it) the process SIGKILLs itself;
+    before `nan_at`, the last trainable variable becomes NaN, so that step's loss is NaN."""
 
     def __init__(self, clock: StepClock, kill_at: int = -1, nan_at: int = -1):
         super().__init__()
         self.clock, self.kill_at, self.nan_at = clock, kill_at, nan_at
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self.clock.step == self.kill_at:
+        # `>=`: with steps_per_execution > 1 the hook sees every n-th step only.
+        if 0 <= self.kill_at <= self.clock.step:
             os.kill(os.getpid(), signal.SIGKILL)
-        if self.clock.step == self.nan_at:
+        if 0 <= self.nan_at <= self.clock.step:
             variable = self.model.trainable_variables[-1]
             variable.assign(tf.fill(tf.shape(variable), float("nan")))
+            self.nan_at = -1
 
 
 class NanGuard(keras.callbacks.Callback):

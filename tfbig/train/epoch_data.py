@@ -40,7 +40,7 @@ class EpochData:
         if self._steps is None:
             ds = make_dataset(self.texts, self.label_ids, self.tokenizer, self.batch_size,
                               bucketing=self.bucketing, static_shapes=self.static_shapes)
-            self._steps = int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+            self._steps = count_batches(ds)
         return self._steps
 
     def stream(self, start_step: int, epochs: int):
@@ -53,3 +53,12 @@ class EpochData:
         for part in parts[1:]:
             ds = ds.concatenate(part)
         return ds
+
+
+def count_batches(ds) -> int:
+    return int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+
+
+def with_known_length(ds):
+    """`ds` with its batch count attached (counted once), so fit can evaluate it with steps_per_execution > 1."""
+    return ds.apply(tf.data.experimental.assert_cardinality(count_batches(ds)))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from tfbig.errors import UserError
 from tfbig.train.callbacks import make_callbacks, remove_checkpoints
+from tfbig.train.epoch_data import with_known_length
 from tfbig.train.resume import CheckpointStore
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose
     callbacks = make_callbacks(cfg, run_dir, store, steps, labels, val_ds is not None, state, now)
     history = None
     total = steps * t.epochs
+    if val_ds is not None and t.steps_per_execution > 1:
+        val_ds = with_known_length(val_ds)  # bucketed batches: fit cannot infer their number
     if start < total and not (state or {}).get("stopped"):
         history = model.fit(train.stream(start, t.epochs), validation_data=val_ds, epochs=t.epochs,
                             initial_epoch=start // steps, steps_per_epoch=steps, callbacks=callbacks,

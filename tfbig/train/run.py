@@ -82,7 +82,9 @@ def predict_logits(model, texts, tokenizer, batch_size: int) -> np.ndarray:
 
     ds = make_dataset(texts, None, tokenizer, batch_size, bucketing=False)
     batches = progress(ds, desc="predicting", total=-(-len(texts) // batch_size), unit="batch")
-    return np.concatenate([model.predict_on_batch(x) for x, _ in batches], axis=0) if len(texts) else np.zeros((0,))
+    # Not predict_on_batch: with steps_per_execution > 1 it reads that many batches from a one-batch iterator.
+    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    return np.concatenate([forward(x).numpy() for x, _ in batches], axis=0) if len(texts) else np.zeros((0,))
 
 
 def train_run(cfg: RunConfig) -> dict:
