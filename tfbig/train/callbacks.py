@@ -62,18 +62,19 @@ class FaultInjection(keras.callbacks.Callback):
 class NanGuard(keras.callbacks.Callback):
     """Stops the run with TrainingDiverged when the loss is NaN or infinite, before anything saves it."""
 
-    def __init__(self, clock: StepClock, checkpoint_folder: str):
+    def __init__(self, clock: StepClock, store):
         super().__init__()
-        self.clock, self.checkpoint_folder = clock, checkpoint_folder
+        self.clock, self.store = clock, store
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            last = sorted(glob.glob(os.path.join(self.checkpoint_folder, "step-*.index")))
-            kept = f"the last good checkpoint is {last[-1][:-len('.index')]}" if last else "no checkpoint was saved yet"
+            latest = self.store.latest()
+            kept = (f"the last good checkpoint is {os.path.join(self.store.folder, latest['prefix'])} (step "
+                    f"{latest['step']}); rerunning resumes from it" if latest else "no checkpoint was saved yet")
             raise TrainingDiverged(
                 f"the training loss became {float(loss)} at step {self.clock.step} (epoch {self.clock.epoch + 1}, "
-                f"batch {batch + 1}); {kept}. Lower train.learning_rate or set train.clip_norm")
+                f"batch {batch + 1}); {kept}. Lower train.learning_rate, or check the data")
 
 
 class StepScalars(keras.callbacks.Callback):
@@ -252,7 +253,7 @@ def make_callbacks(cfg, run_dir: str, store, steps_per_epoch: int, labels: list,
     if kill_at >= 0 or nan_at >= 0:
         callbacks.append(FaultInjection(clock, kill_at, nan_at))
     callbacks += [
-        NanGuard(clock, store.folder),
+        NanGuard(clock, store),
         keras.callbacks.TensorBoard(logs, write_graph=False, profile_batch=0),
         StepScalars(clock, os.path.join(logs, "steps")),
         RunSummaries(cfg, os.path.join(logs, "run"), labels),
