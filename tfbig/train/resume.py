@@ -62,7 +62,8 @@ class CheckpointStore:
         objects = {"model": model, "rng": rng_generators(model)}
         if model.optimizer is not None:
             if not getattr(model.optimizer, "_built", True):
-                model.optimizer.build(model.trainable_variables)  # slots must exist to be restored
+                with model.distribute_strategy.scope():  # slots must exist to be restored
+                    model.optimizer.build(model.trainable_variables)
             objects["optimizer"] = model.optimizer
         self.checkpoint = tf.train.Checkpoint(**objects)
 
