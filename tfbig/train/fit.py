@@ -43,8 +43,12 @@ def check_compatible(state: dict, steps_per_epoch: int, now: dict, where: str) -
                         "set train.resume=false or use a new run name")
 
 
-def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose: int = 1) -> FitResult:
-    """Fits `model` (compiled) on `train` (an EpochData) for cfg.train.epochs, resuming when a checkpoint exists."""
+def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose: int = 1,
+                  transform=None) -> FitResult:
+    """Fits `model` (compiled) on `train` (an EpochData) for cfg.train.epochs, resuming when a checkpoint exists.
+
+    transform: callable or None. Applied to the training stream (e.g. per-worker sharding).
+    """
     t = cfg.train
     folder = resume_folder(run_dir)
     if not t.resume:
@@ -64,7 +68,8 @@ def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose
     if val_ds is not None and t.steps_per_execution > 1:
         val_ds = with_known_length(val_ds)  # bucketed batches: fit cannot infer their number
     if start < total and not (state or {}).get("stopped"):
-        history = model.fit(train.stream(start, t.epochs), validation_data=val_ds, epochs=t.epochs,
+        stream = train.stream(start, t.epochs)
+        history = model.fit(transform(stream) if transform else stream, validation_data=val_ds, epochs=t.epochs,
                             initial_epoch=start // steps, steps_per_epoch=steps, callbacks=callbacks,
                             verbose=verbose)
     best_cb = next((c for c in callbacks if hasattr(c, "best_path")), None)
