@@ -22,6 +22,7 @@ def _model(model_dir, steps: int):
 
 
 def test_accumulated_step_equals_one_large_batch(tiny_bert_dir):
+    keras.utils.set_random_seed(0)  # the head's initial weights
     tok = BertTextTokenizer.from_model_dir(tiny_bert_dir, max_length=16)
     big, accumulated = _model(tiny_bert_dir, 1), _model(tiny_bert_dir, 4)
     start, before = big.get_weights(), [w.numpy() for w in big.trainable_weights]
@@ -32,7 +33,7 @@ def test_accumulated_step_equals_one_large_batch(tiny_bert_dir):
         big_logs = big.train_on_batch(x, y, return_dict=True)
         acc_logs = accumulated.train_on_batch(x, y, return_dict=True)
         moved = max(float(np.abs(a.numpy() - b).max()) for a, b in zip(big.trainable_weights, before))
-        assert moved > 1e-3  # the step did something
+        assert moved > 1e-4  # the step did something, far above the tolerance below
         for a, b in zip(big.trainable_weights, accumulated.trainable_weights):
             np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, rtol=0, err_msg=f"{a.name}, n={n}")
         for key in ("loss", "accuracy", "l2_term"):
