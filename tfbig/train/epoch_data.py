@@ -1,0 +1,64 @@
+"""Training batches as a pure function of (seed, epoch), so a resumed run sees exactly the batches it missed.
+
+A dataset shuffled with `reshuffle_each_iteration` orders epoch e by how often that dataset object has been
+iterated: a new process would replay epoch 0's order. Here each epoch is its own dataset, shuffled with
+a seed derived from (seed, epoch), and the epochs are concatenated into one stream; resuming after `step`
+batches starts the stream at epoch `step // S` and skips its first `step % S` batches.
+"""
+from tfbig._keras import tf
+from tfbig.data.pipeline import make_dataset
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return (int(seed) * 1_000_003 + int(epoch)) % (2**31 - 1)
+
+
+class EpochData:
+    """The training batches of every epoch.
+
+    texts: list of str. label_ids: list of int. tokenizer: BertTextTokenizer.
+    batch_size: int. Examples per batch (the micro-batch size times the accumulation steps).
+    seed: int. bucketing, static_shapes: bool. As in `make_dataset`.
+    """
+
+    def __init__(self, texts, label_ids, tokenizer, batch_size: int, seed: int = 0, bucketing: bool = True,
+                 static_shapes: bool = False):
+        self.texts, self.label_ids = list(texts), list(label_ids)
+        self.tokenizer, self.batch_size, self.seed = tokenizer, int(batch_size), int(seed)
+        self.bucketing, self.static_shapes = bucketing, static_shapes
+        self._steps = None
+
+    def epoch(self, epoch: int):
+        """The batches of one epoch, in the order a run sees them."""
+        return make_dataset(self.texts, self.label_ids, self.tokenizer, self.batch_size, shuffle=True,
+                            seed=epoch_seed(self.seed, epoch), bucketing=self.bucketing,
+                            static_shapes=self.static_shapes)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Batches per epoch, counted: with bucketing each length bucket ends on its own partial batch."""
+        if self._steps is None:
+            ds = make_dataset(self.texts, self.label_ids, self.tokenizer, self.batch_size,
+                              bucketing=self.bucketing, static_shapes=self.static_shapes)
+            self._steps = count_batches(ds)
+        return self._steps
+
+    def stream(self, start_step: int, epochs: int):
+        """Batches from global step `start_step` to the end of epoch `epochs - 1`, as one dataset."""
+        first, skip = divmod(int(start_step), self.steps_per_epoch)
+        parts = [self.epoch(e) for e in range(first, epochs)]
+        if not parts:
+            return self.epoch(epochs - 1).take(0)
+        ds = parts[0].skip(skip)
+        for part in parts[1:]:
+            ds = ds.concatenate(part)
+        return ds
+
+
+def count_batches(ds) -> int:
+    return int(ds.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
+
+
+def with_known_length(ds):
+    """`ds` with its batch count attached (counted once), so fit can evaluate it with steps_per_execution > 1."""
+    return ds.apply(tf.data.experimental.assert_cardinality(count_batches(ds)))
