@@ -18,21 +18,16 @@ def _tokenize_padded(tokenizer, texts, labels):
     return ids.to_tensor(tokenizer.pad_id), tf.cast(ids.row_lengths(), tf.int32), labels
 
 
-def make_dataset(texts, label_ids, tokenizer: BertTextTokenizer, batch_size: int, shuffle: bool = False,
-                 seed: int = 0, bucketing: bool = True, static_shapes: bool = False, tokenize_batch: int = 256):
-    """Returns a dataset of (features dict, label id) batches.
-
-    texts: list of str. label_ids: list of int, or None for unlabelled data.
-    bucketing: bool. Group texts of similar length so a batch pads to its own longest, not max_length.
-    static_shapes: bool. Every batch is (batch_size, max_length) and the remainder is dropped (TPUs).
-    """
-    labels = list(label_ids) if label_ids is not None else [-1] * len(texts)
-    ds = tf.data.Dataset.from_tensor_slices((tf.constant(list(texts), tf.string), tf.constant(labels, tf.int32)))
+def tokenize_examples(ds, tokenizer: BertTextTokenizer, tokenize_batch: int = 256):
+    """(text, label) elements -> ((T,) int32 ids, label) elements; tokenized in batches of `tokenize_batch`."""
     ds = ds.batch(tokenize_batch).map(lambda t, y: _tokenize_padded(tokenizer, t, y),
                                       num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.unbatch().map(lambda ids, n, y: (ids[:n], y)).cache()  # (T,) ids, () label: tokenized once
-    if shuffle:
-        ds = ds.shuffle(max(len(labels), 1), seed=seed, reshuffle_each_iteration=True)
+    return ds.unbatch().map(lambda ids, n, y: (ids[:n], y))
+
+
+def batch_tokenized(ds, tokenizer: BertTextTokenizer, batch_size: int, bucketing: bool = True,
+                    static_shapes: bool = False):
+    """((T,) ids, label) elements -> (features dict, (B,) labels) batches, padded as few as asked, prefetched."""
     pad = tokenizer.pad_id
     if static_shapes:
         ds = ds.padded_batch(batch_size, padded_shapes=([tokenizer.max_length], []),
@@ -48,3 +43,29 @@ def make_dataset(texts, label_ids, tokenizer: BertTextTokenizer, batch_size: int
         ds = ds.padded_batch(batch_size, padding_values=(pad, -1))
     ds = ds.map(lambda ids, y: (features_from_ids(ids, pad), y), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_dataset(texts, label_ids, tokenizer: BertTextTokenizer, batch_size: int, shuffle: bool = False,
+                 seed: int = 0, bucketing: bool = True, static_shapes: bool = False, tokenize_batch: int = 256):
+    """Returns a dataset of (features dict, label id) batches.
+
+    texts: list of str. label_ids: list of int, or None for unlabelled data.
+    bucketing: bool. Group texts of similar length so a batch pads to its own longest, not max_length.
+    static_shapes: bool. Every batch is (batch_size, max_length) and the remainder is dropped (TPUs).
+    """
+    labels = list(label_ids) if label_ids is not None else [-1] * len(texts)
+    ds = tf.data.Dataset.from_tensor_slices((tf.constant(list(texts), tf.string), tf.constant(labels, tf.int32)))
+    ds = tokenize_examples(ds, tokenizer, tokenize_batch).cache()  # tokenized once, for every epoch
+    if shuffle:
+        ds = ds.shuffle(max(len(labels), 1), seed=seed, reshuffle_each_iteration=True)
+    return batch_tokenized(ds, tokenizer, batch_size, bucketing, static_shapes)
+
+
+def pad_share(ds) -> float:
+    """The fraction of token positions that are padding over a dataset of (features, label) batches."""
+    pads = total = 0
+    for features, _ in ds:
+        mask = features["attention_mask"].numpy()
+        pads += int((mask == 0).sum())
+        total += mask.size
+    return pads / max(total, 1)
