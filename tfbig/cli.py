@@ -9,6 +9,7 @@ from tfbig.errors import UserError
 # Each name is a module of tfbig.commands with register(subparsers).
 COMMANDS = [
     "train",
+    "shard",
 ]
 
 

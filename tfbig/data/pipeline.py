@@ -61,6 +61,29 @@ def make_dataset(texts, label_ids, tokenizer: BertTextTokenizer, batch_size: int
     return batch_tokenized(ds, tokenizer, batch_size, bucketing, static_shapes)
 
 
+def split_dataset(split, labels: list, tokenizer: BertTextTokenizer, batch_size: int, shuffle: bool = False,
+                  seed: int = 0, bucketing: bool = True, static_shapes: bool = False, on_error: str = "raise",
+                  input_context=None, shuffle_buffer: int = 10_000):
+    """Batches of one split: in-memory Examples (via make_dataset), or a ShardSplit streamed from its files.
+
+    Shards are read, tokenized and shuffled in a bounded buffer each epoch, never cached: the data may not
+    fit in memory. labels: list of str, a class's id is its index.
+    """
+    from tfbig.data.shard_source import ShardSplit
+
+    if not isinstance(split, ShardSplit):
+        index = {name: i for i, name in enumerate(labels)}
+        return make_dataset(split.texts, [index[label] for label in split.labels], tokenizer, batch_size,
+                            shuffle=shuffle, seed=seed, bucketing=bucketing, static_shapes=static_shapes)
+    from tfbig.data.shard_reader import read_shards
+
+    ds = read_shards(split.files, labels, on_error=on_error, shuffle=shuffle, seed=seed, input_context=input_context)
+    ds = tokenize_examples(ds, tokenizer)
+    if shuffle:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return batch_tokenized(ds, tokenizer, batch_size, bucketing, static_shapes)
+
+
 def pad_share(ds) -> float:
     """The fraction of token positions that are padding over a dataset of (features, label) batches."""
     pads = total = 0

@@ -9,8 +9,10 @@ import numpy as np
 from tfbig._keras import keras, tf
 from tfbig.config import RunConfig, save_config
 from tfbig.data.clean import clean
-from tfbig.data.pipeline import make_dataset
+from tfbig.data.pipeline import make_dataset, split_dataset
 from tfbig.data.readers import Examples
+from tfbig.data.shard_reader import ShardErrors
+from tfbig.data.shard_source import presplit_shards
 from tfbig.data.sources import load_examples
 from tfbig.data.split import Splits, stratified_split
 from tfbig.data.tokenizer import BertTextTokenizer
@@ -46,6 +48,10 @@ def prepare(cfg: RunConfig) -> Prepared:
     """Reads, cleans and splits the data and builds the tokenizer of the model folder."""
     model_dir = cfg.model.model_dir or default_model_dir()
     check_model_folder(model_dir)
+    presplit = presplit_shards(cfg.data)  # a shard folder with train/ (val/, test/): streamed as it is
+    if presplit is not None:
+        return Prepared(presplit, BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length), model_dir,
+                        {"presplit_shards": cfg.data.source})
     examples, stats = clean(load_examples(cfg.data))
     examples = limit_per_class(examples, cfg.data.limit_per_class)
     d = cfg.data
@@ -87,12 +93,12 @@ def train_run(cfg: RunConfig) -> dict:
     splits, tok, d, t = prep.splits, prep.tokenizer, cfg.data, cfg.train
     atomic_write_text(os.path.join(run_dir, "labels.txt"), "\n".join(splits.labels) + "\n")
 
-    train_ds = make_dataset(splits.train.texts, label_ids(splits.train, splits.labels), tok, d.batch_size,
-                            shuffle=True, seed=cfg.seed, bucketing=d.bucketing, static_shapes=d.static_shapes)
+    train_ds = split_dataset(splits.train, splits.labels, tok, d.batch_size, shuffle=True, seed=cfg.seed,
+                             bucketing=d.bucketing, static_shapes=d.static_shapes, on_error=d.on_error)
     val_ds = None
     if len(splits.val):
-        val_ds = make_dataset(splits.val.texts, label_ids(splits.val, splits.labels), tok, d.batch_size,
-                              bucketing=d.bucketing, static_shapes=d.static_shapes)
+        val_ds = split_dataset(splits.val, splits.labels, tok, d.batch_size, bucketing=d.bucketing,
+                               static_shapes=d.static_shapes, on_error=d.on_error)
     steps_per_epoch = -(-len(splits.train) // d.batch_size)
     model = build_classifier(cfg, prep.model_dir, len(splits.labels))
     model.compile(optimizer=build_optimizer(t, steps_per_epoch * t.epochs), steps_per_execution=t.steps_per_execution)
@@ -105,14 +111,14 @@ def train_run(cfg: RunConfig) -> dict:
     callbacks.append(keras.callbacks.ModelCheckpoint(
         os.path.join(run_dir, "checkpoints", "epoch-{epoch:02d}.weights"), save_weights_only=True))
     start = time.time()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=t.epochs, callbacks=callbacks, verbose=2)
-    train_seconds = time.time() - start
-
-    report = evaluate_split(model, splits.test, splits.labels, tok, d.batch_size)
+    with ShardErrors():  # a bad shard record: one line naming the file and record, not a traceback
+        history = model.fit(train_ds, validation_data=val_ds, epochs=t.epochs, callbacks=callbacks, verbose=2)
+        train_seconds = time.time() - start
+        report = evaluate_split(model, splits.test, splits.labels, tok, d.batch_size)
     report.update({"train_seconds": round(train_seconds, 1), "epochs_run": len(history.epoch),
                    "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
                    "cleaning": prep.cleaning})
-    if t.baseline:
+    if t.baseline and isinstance(splits.train, Examples):
         from tfbig.evaluate.baseline import tfidf_baseline
 
         report["baseline_tfidf_logreg"] = tfidf_baseline(
@@ -134,7 +140,13 @@ def train_run(cfg: RunConfig) -> dict:
 
 
 def evaluate_split(model, examples: Examples, labels: list, tokenizer, batch_size: int) -> dict:
+    """The classification report of a split: in-memory Examples or a ShardSplit read from its files."""
     from tfbig.evaluate.report import classification_report
 
-    logits = predict_logits(model, examples.texts, tokenizer, batch_size)
-    return classification_report(label_ids(examples, labels), logits.argmax(-1), labels)
+    predicted, true = [], []
+    for x, y in split_dataset(examples, labels, tokenizer, batch_size, bucketing=False):
+        predicted.append(np.asarray(model.predict_on_batch(x)).argmax(-1))
+        true.append(y.numpy())
+    if not true:
+        return classification_report([], [], labels)
+    return classification_report(np.concatenate(true).tolist(), np.concatenate(predicted).tolist(), labels)
