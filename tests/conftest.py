@@ -47,3 +47,13 @@ def fortunes_folder():
         return fortunes_dir()
     except UserError as e:
         pytest.skip(f"the Debian fortunes data cannot be had on this machine: {e}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """`slow` tests run only with TFBIG_SLOW=1."""
+    if os.environ.get("TFBIG_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set TFBIG_SLOW=1 to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

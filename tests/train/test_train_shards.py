@@ -1,13 +1,16 @@
 """The trainer on a shard folder: pre-split shards streamed as they are, flat shards split as usual."""
 import json
 
+import numpy as np
 import pytest
 
 from tfbig.config import load_config
+from tfbig.data.pipeline import split_dataset
+from tfbig.data.shard_reader import ShardErrors
 from tfbig.data.shard_source import ShardSplit
 from tfbig.data.shards import write_shards
 from tfbig.errors import UserError
-from tfbig.train.run import prepare, train_run
+from tfbig.train.run import build_classifier, evaluate_split, prepare, train_run
 
 
 @pytest.fixture
@@ -25,14 +28,27 @@ def _cfg(tmp_path, source, tiny_bert_dir, *extra):
                               f"export_dir={tmp_path}/sm", "train.learning_rate=1e-3", *extra])
 
 
-def test_presplit_shards_train_evaluate_and_export(tmp_path, texts_jsonl, tiny_bert_dir):
+def test_presplit_shards_fit_and_evaluate(tmp_path, texts_jsonl, tiny_bert_dir):
     out = str(tmp_path / "shards")
     summary = write_shards(texts_jsonl, out, 2, val_fraction=0.2, test_fraction=0.25, progress=False)
     cfg = _cfg(tmp_path, out, tiny_bert_dir)
     prep = prepare(cfg)
     assert isinstance(prep.splits.train, ShardSplit) and prep.splits.labels == ["market", "sports"]
     assert len(prep.splits.train) == summary["records"]["train"]
-    report = train_run(cfg)
+    model = build_classifier(cfg, prep.model_dir, 2)
+    model.compile(optimizer="adam")
+    train_ds = split_dataset(prep.splits.train, prep.splits.labels, prep.tokenizer, 4, shuffle=True)
+    history = model.fit(train_ds, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    report = evaluate_split(model, prep.splits.test, prep.splits.labels, prep.tokenizer, 4)
+    assert sum(c["support"] for c in report["per_class"].values()) == summary["records"]["test"]
+
+
+@pytest.mark.slow
+def test_presplit_shards_train_run_end_to_end(tmp_path, texts_jsonl, tiny_bert_dir):
+    out = str(tmp_path / "shards")
+    summary = write_shards(texts_jsonl, out, 2, val_fraction=0.2, test_fraction=0.25, progress=False)
+    report = train_run(_cfg(tmp_path, out, tiny_bert_dir))
     assert report["split_sizes"] == {s: summary["records"].get(s, 0) for s in ("train", "val", "test")}
     assert sum(c["support"] for c in report["per_class"].values()) == summary["records"]["test"]
     assert report["export"]
@@ -45,9 +61,12 @@ def test_flat_shards_are_read_and_split_as_usual(tmp_path, texts_jsonl, tiny_ber
     assert (len(prep.splits.train), len(prep.splits.val), len(prep.splits.test)) == (16, 8, 8)
 
 
-def test_a_bad_shard_stops_training_with_one_line(tmp_path, texts_jsonl, tiny_bert_dir):
+def test_a_bad_shard_stops_with_one_line_naming_it(tmp_path, texts_jsonl, tiny_bert_dir):
     out = str(tmp_path / "bad")
     write_shards(texts_jsonl, out, 1, val_fraction=0.2, test_fraction=0.2, progress=False)
     (tmp_path / "bad" / "labels.txt").write_text("market\nother\n")  # "sports" records no longer match
+    prep = prepare(_cfg(tmp_path, out, tiny_bert_dir))
+    ds = split_dataset(prep.splits.train, prep.splits.labels, prep.tokenizer, 4)
     with pytest.raises(UserError, match=r"part-00000-of-00001.tfrecord: record \d+ .*labels.txt: sports"):
-        train_run(_cfg(tmp_path, out, tiny_bert_dir))
+        with ShardErrors():  # as train_run wraps fit and evaluation
+            list(ds)
