@@ -83,8 +83,11 @@ def predict_logits(model, texts, tokenizer, batch_size: int) -> np.ndarray:
     return np.concatenate([model.predict_on_batch(x) for x, _ in ds], axis=0) if len(texts) else np.zeros((0,))
 
 
-def train_run(cfg: RunConfig) -> dict:
-    """Trains, evaluates on the test split, writes the run folder and exports; returns the report."""
+def train_run(cfg: RunConfig, extra_callbacks: list | None = None) -> dict:
+    """Trains, evaluates on the test split, writes the run folder and exports; returns the report.
+
+    extra_callbacks: Keras callbacks added to fit's (benchmarks use one to time accuracy per epoch).
+    """
     keras.utils.set_random_seed(cfg.seed)
     run_dir = cfg.run_dir
     os.makedirs(run_dir, exist_ok=True)
@@ -103,7 +106,7 @@ def train_run(cfg: RunConfig) -> dict:
     model = build_classifier(cfg, prep.model_dir, len(splits.labels))
     model.compile(optimizer=build_optimizer(t, steps_per_epoch * t.epochs), steps_per_execution=t.steps_per_execution)
 
-    callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"))]
+    callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"))] + list(extra_callbacks or [])
     if val_ds is not None and t.early_stopping_patience > 0:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=t.monitor, mode="max" if "acc" in t.monitor or "f1" in t.monitor else "min",
