@@ -10,20 +10,27 @@ id_agreement: the fraction of all texts whose ids equal BertTokenizerFast's.
 import os
 import sys
 
-# This file's name shadows the standard library's `tokenize` (which TensorFlow imports) when its folder
-# is first on sys.path, as it is for `python benchmarks/tokenize.py`: put the repository root there instead.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [os.path.dirname(_HERE)] + [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+if __name__ != "__main__":
+    # Any script run from benchmarks/ has this folder first on sys.path, so the standard library's
+    # `tokenize` (imported by linecache, inspect, TensorFlow) would be this file: load the real one instead.
+    import importlib.util
+    import sysconfig
+
+    _spec = importlib.util.spec_from_file_location("tokenize", os.path.join(sysconfig.get_paths()["stdlib"],
+                                                                            "tokenize.py"))
+    _std = importlib.util.module_from_spec(_spec)
+    sys.modules["tokenize"] = _std  # the import statement that loaded this file returns sys.modules' entry
+    _spec.loader.exec_module(_std)
+else:
+    # Run as a script: put the repository root first, not this folder.
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [os.path.dirname(_HERE)] + [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import json  # noqa: E402
 import time  # noqa: E402
 
-from tfbig._keras import tf  # noqa: E402
-from tfbig.data.fortunes import read_fortunes  # noqa: E402
-from tfbig.data.readers import read_folder  # noqa: E402
-from tfbig.data.sources import bbc_news_dir  # noqa: E402
-from tfbig.data.tokenizer import BertTextTokenizer  # noqa: E402
-from tfbig.models.folder import default_model_dir  # noqa: E402
+# tfbig and TensorFlow are imported inside the functions: nothing heavy may run when this file stands in
+# for the standard library's module.
 
 MAX_LENGTH, BATCH, PASSES, SLOW_TEXTS = 512, 256, 3, 500
 
@@ -33,6 +40,8 @@ def batches(texts):
 
 
 def ingraph_pass(tok, texts):
+    from tfbig._keras import tf
+
     ds = tf.data.Dataset.from_tensor_slices(texts).batch(BATCH)
     ds = ds.map(lambda t: tok.tokenize(t), num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     return [list(row) for batch in ds for row in batch.to_list()]
@@ -49,6 +58,12 @@ def best_rate(fn, n):
 
 def main():
     from transformers import BertTokenizer, BertTokenizerFast
+
+    from tfbig.data.fortunes import read_fortunes
+    from tfbig.data.readers import read_folder
+    from tfbig.data.sources import bbc_news_dir
+    from tfbig.data.tokenizer import BertTextTokenizer
+    from tfbig.models.folder import default_model_dir
 
     folder = default_model_dir()
     texts = read_folder(bbc_news_dir(), fallback_encoding="cp1252").texts + read_fortunes().texts
