@@ -36,7 +36,6 @@ def assert_close(a, b, atol=1e-6):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol, rtol=0)
 
 
-
 @pytest.fixture(scope="session")
 def fortunes_folder():
     """The Debian fortunes files; fetched into the cache (apt-get download + dpkg -x) when not installed."""
