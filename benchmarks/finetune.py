@@ -30,12 +30,17 @@ MAX_LENGTH, BATCH, EPOCHS, LR, SEED = 128, 32, 3, 5e-5, 0
 
 def reference(train_texts, train_ids, test_texts, test_ids, num_classes, model_dir):
     """What a transformers user writes: tokenizer -> per-batch padded tf.data -> TF model -> fit."""
-    from transformers import BertTokenizerFast, TFBertForSequenceClassification
+    from safetensors.numpy import load_file
+    from transformers import BertConfig, BertTokenizerFast, TFBertForSequenceClassification
+    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
 
     keras.utils.set_random_seed(SEED)
     tokenizer = BertTokenizerFast.from_pretrained(model_dir, local_files_only=True)
-    model = TFBertForSequenceClassification.from_pretrained(model_dir, num_labels=num_classes, from_pt=True,
-                                                            local_files_only=True)
+    # from_pretrained(..., from_pt=True) would need torch; transformers' own PyTorch->TF mapping does the same.
+    model = TFBertForSequenceClassification(BertConfig.from_pretrained(model_dir, num_labels=num_classes))
+    model(model.dummy_inputs, training=False)
+    load_pytorch_state_dict_in_tf2_model(model, load_file(os.path.join(model_dir, "model.safetensors")),
+                                         allow_missing_keys=True)
 
     def batches(texts, ids, shuffle):
         order = np.random.default_rng(SEED).permutation(len(texts)) if shuffle else np.arange(len(texts))
