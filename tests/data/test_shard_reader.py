@@ -86,6 +86,6 @@ def test_auto_shard_policy_without_input_context(tmp_path, monkeypatch):
     files = _write(tmp_path, num_files=2, per_file=1)
     policy = tf.data.experimental.AutoShardPolicy
     options = read_shards(files, LABELS).options().experimental_distribute
-    assert options.auto_shard_policy == policy.FILE
+    assert options.auto_shard_policy == policy.AUTO
     monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["h:1", "h:2", "h:3"]}, "task": {"type": "worker", "index": 0}}')
     assert read_shards(files, LABELS).options().experimental_distribute.auto_shard_policy == policy.DATA

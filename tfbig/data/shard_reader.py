@@ -107,7 +107,8 @@ def read_shards(files: list, labels: list, on_error: str = "raise", shuffle: boo
     shuffle: bool. Shuffle the file order each epoch (records are shuffled later, in a buffer).
     input_context: tf.distribute.InputContext or None. Each input pipeline reads its own files when there
       are at least as many files as pipelines, else every pipeline reads all and keeps its own share.
-      Without one, tf.data's auto-sharding is set the same way for the workers TF_CONFIG names.
+      Without one (strategy.experimental_distribute_dataset), tf.data's auto-sharding goes by file (AUTO)
+      unless TF_CONFIG names more workers than there are files (DATA).
     """
     sizes = [tf.io.gfile.stat(f).length for f in files]
     table = tf.lookup.StaticHashTable(
@@ -129,8 +130,9 @@ def read_shards(files: list, labels: list, on_error: str = "raise", shuffle: boo
     if input_context:
         options.experimental_distribute.auto_shard_policy = policy.OFF  # sharded above
     else:
+        # AUTO shards by file, falling back to data where it finds no file reader; too few files: by data.
         by_file = len(files) >= workers_from_tf_config()
-        options.experimental_distribute.auto_shard_policy = policy.FILE if by_file else policy.DATA
+        options.experimental_distribute.auto_shard_policy = policy.AUTO if by_file else policy.DATA
     return ds.with_options(options)
 
 
