@@ -69,3 +69,20 @@ def test_unlabelled_texts_keep_their_order(tok, mixed_texts):
     rows = [r for x, _ in ds for r in x["input_ids"].numpy()]
     expected = tok.tokenize(tf.constant(mixed_texts)).to_list()
     assert [list(r[r != 0]) for r in rows] == [list(e) for e in expected]
+
+
+@pytest.mark.parametrize("options", [dict(bucketing=False), dict(static_shapes=True), dict(bucketing=True)])
+def test_pairs_carry_segment_ids(tok, options):
+    first, second = ["the club win", "bank shares", "a game"] * 4, ["the game", "the market price of shares", "win"] * 4
+    ds = make_dataset(first, list(range(12)), tok, batch_size=4, second_texts=second, **options)
+    ids, segments = tok.tokenize_pairs(tf.constant(first), tf.constant(second))
+    expected = {y: (list(i), list(s)) for y, i, s in zip(range(12), ids.to_list(), segments.to_list())}
+    seen = 0
+    for x, labels in ds:
+        for row, y in enumerate(labels.numpy()):
+            n = int(x["attention_mask"][row].numpy().sum())
+            got = (x["input_ids"][row, :n].numpy().tolist(), x["token_type_ids"][row, :n].numpy().tolist())
+            assert got == expected[int(y)]
+            assert x["token_type_ids"][row, n:].numpy().sum() == 0
+            seen += 1
+    assert seen == 12
