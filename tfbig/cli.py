@@ -12,6 +12,7 @@ COMMANDS = [
     "distill",
     "spark_shard",
     "evaluate",
+    "shard",
 ]
 
 

@@ -6,7 +6,7 @@ a seed derived from (seed, epoch), and the epochs are concatenated into one stre
 batches starts the stream at epoch `step // S` and skips its first `step % S` batches.
 """
 from tfbig._keras import tf
-from tfbig.data.pipeline import make_dataset
+from tfbig.data.pipeline import split_dataset
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -23,24 +23,39 @@ class EpochData:
 
     def __init__(self, texts, label_ids, tokenizer, batch_size: int, seed: int = 0, bucketing: bool = True,
                  static_shapes: bool = False):
-        self.texts, self.label_ids = list(texts), list(label_ids)
+        from tfbig.data.readers import Examples
+
+        labels = list(range(max(label_ids, default=0) + 1))  # ids map to themselves
+        split = Examples(texts=list(texts), labels=list(label_ids))
+        self._init(split, labels, tokenizer, batch_size, seed, bucketing, static_shapes, "raise")
+
+    @classmethod
+    def from_split(cls, split, labels: list, tokenizer, batch_size: int, seed: int = 0, bucketing: bool = True,
+                   static_shapes: bool = False, on_error: str = "raise"):
+        """From a split as `prepare` gives it: in-memory Examples or shards (labels: the class names)."""
+        self = cls.__new__(cls)
+        self._init(split, labels, tokenizer, batch_size, seed, bucketing, static_shapes, on_error)
+        return self
+
+    def _init(self, split, labels, tokenizer, batch_size, seed, bucketing, static_shapes, on_error):
+        self.split, self.labels = split, list(labels)
         self.tokenizer, self.batch_size, self.seed = tokenizer, int(batch_size), int(seed)
-        self.bucketing, self.static_shapes = bucketing, static_shapes
+        self.bucketing, self.static_shapes, self.on_error = bucketing, static_shapes, on_error
         self._steps = None
+
+    def _dataset(self, shuffle: bool, seed: int):
+        return split_dataset(self.split, self.labels, self.tokenizer, self.batch_size, shuffle=shuffle, seed=seed,
+                             bucketing=self.bucketing, static_shapes=self.static_shapes, on_error=self.on_error)
 
     def epoch(self, epoch: int):
         """The batches of one epoch, in the order a run sees them."""
-        return make_dataset(self.texts, self.label_ids, self.tokenizer, self.batch_size, shuffle=True,
-                            seed=epoch_seed(self.seed, epoch), bucketing=self.bucketing,
-                            static_shapes=self.static_shapes)
+        return self._dataset(True, epoch_seed(self.seed, epoch))
 
     @property
     def steps_per_epoch(self) -> int:
         """Batches per epoch, counted: with bucketing each length bucket ends on its own partial batch."""
         if self._steps is None:
-            ds = make_dataset(self.texts, self.label_ids, self.tokenizer, self.batch_size,
-                              bucketing=self.bucketing, static_shapes=self.static_shapes)
-            self._steps = count_batches(ds)
+            self._steps = count_batches(self._dataset(False, self.seed))
         return self._steps
 
     def stream(self, start_step: int, epochs: int):

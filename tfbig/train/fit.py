@@ -44,16 +44,16 @@ def check_compatible(state: dict, steps_per_epoch: int, now: dict, where: str) -
 
 
 def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose: int = 1,
-                  transform=None, extra_callbacks=()) -> FitResult:
+                  transform=None, extra_callbacks=(), own_resume: bool = True) -> FitResult:
     """Fits `model` (compiled) on `train` (an EpochData) for cfg.train.epochs, resuming when a checkpoint exists.
 
     transform: callable or None. Applied to the training stream (e.g. per-worker sharding).
-    extra_callbacks: list. Keras callbacks run after tfbig's (e.g. a cluster's BackupAndRestore); when given,
-        tfbig's own resume is off and they restore the state.
+    extra_callbacks: list. Keras callbacks run after tfbig's (e.g. a cluster's BackupAndRestore).
+    own_resume: bool. False when another callback (BackupAndRestore) restores the state instead.
     """
     t = cfg.train
     folder = resume_folder(run_dir)
-    if not t.resume or extra_callbacks:
+    if not t.resume or not own_resume:
         remove_checkpoints(folder)
     store = CheckpointStore(folder, model)
     steps = train.steps_per_epoch
