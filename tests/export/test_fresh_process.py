@@ -47,7 +47,7 @@ def test_fresh_process_gives_the_in_memory_probabilities(tmp_path, fast_export, 
 
     # Plain TensorFlow: the core-tokenizer export runs; the fast one lacks tensorflow-text's ops.
     assert result["core_plain"] == "ok"
-    assert "Op type not registered" in result["fast_plain"] and "Fast" in result["fast_plain"], result["fast_plain"]
+    assert "Op type not registered" in result["fast_plain"], result["fast_plain"]
     # With tensorflow-text: the fast export gives the in-memory model's probabilities on 32 BBC texts.
     assert result["fast_text"] == "ok"
     fast = np.load(tmp_path / "fast_text.npy")

@@ -1,80 +1,80 @@
 """BERT WordPiece tokenization with core TensorFlow ops only, so a SavedModel runs where tensorflow-text is absent.
 
-Stock TF Serving and a bare `import tensorflow` lack tensorflow-text's `FastBertNormalize` and
-`FastWordpieceTokenizeWithOffsets` (tensorflow/serving#2064). This tokenizer gives the same ids as
-`BertTextTokenizer` (tensorflow-text's FastBertTokenizer) with `tf.strings` ops and hash tables:
+Stock TF Serving and a bare `import tensorflow` lack tensorflow-text's ops (`NormalizeUTF8`,
+`RegexSplitWithOffsets`, `FastWordpieceTokenizeWithOffsets`, ...; tensorflow/serving#2064). This tokenizer
+gives the same ids as `BertTextTokenizer` (tfbig.data.bert_normalize + FastWordpieceTokenizer) with
+`tf.strings` ops and hash tables, step for step:
 
-1. Normalisation, one code point at a time, from a table computed at export time: what FastBertNormalizer
-   does to each code point (lower case, NFD, accents stripped, control characters to spaces), then
-   spaces to " " and punctuation isolated as " p ".
-2. CJK ideographs isolated with a regex (ranges as in BERT's `_is_chinese_char`), split on spaces.
-3. Greedy longest-match-first WordPiece against a vocabulary table read from an asset file.
+1. control characters dropped (the same RE2 class); accents stripped from a per-code-point table computed
+   at export time with tensorflow-text's own NFD (`NormalizeUTF8`) and RE2's \\p{Mn}; lower-cased by
+   `tf.strings.lower` (core), "Σ" always "σ";
+2. punctuation and CJK ideographs isolated with `regex_replace`, split on whitespace, words over 100
+   characters become "[UNK]";
+3. greedy longest-match-first WordPiece against a vocabulary table read from an asset file.
 """
 import functools
 import os
-import unicodedata
 
 import numpy as np
 
 from tfbig._keras import tf
-from tfbig.data.tokenizer import add_special_tokens, features_from_ids, read_vocab
+from tfbig.data import bert_normalize
+from tfbig.data.tokenizer import features_from_ids, read_vocab
 from tfbig.errors import UserError
 from tfbig.models.folder import check_model_folder, tokenizer_settings
 
-MAX_BYTES_PER_WORD = 100  # longer words become [UNK], as in FastBertTokenizer (max_bytes_per_word)
-_CJK = (r"([\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}\x{2B740}-\x{2B81F}"
-        r"\x{2B820}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}])")
+WHITESPACE = bert_normalize.WHITESPACE
+ISOLATED = f"({bert_normalize.PUNCTUATION}|{bert_normalize.CJK})"  # each becomes a word of its own
 
 
-def _is_punctuation(ch: str) -> bool:
-    cp = ord(ch)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch).startswith("P")
+@functools.lru_cache(maxsize=1)
+def accent_table() -> tuple[np.ndarray, list]:
+    """(code points, their replacements as lists of code points): NFD, then non-spacing marks dropped.
 
-
-@functools.lru_cache(maxsize=2)
-def normalization_table(lower_case: bool) -> tuple[np.ndarray, list]:
-    """(code points, their replacements as lists of code points) for every code point that changes.
-
-    The per-character normalisation is taken from tensorflow-text's FastBertNormalizer itself (here, at
-    export time), so both tokenizers agree on lower-casing, compatibility forms ("ﬁ" -> "fi", "…" -> "..."),
-    control and zero-width characters; then spaces become " " and punctuation is isolated as " p ".
+    Computed one code point at a time with the ops BertTextTokenizer runs on whole strings (tensorflow-text's
+    NFD, RE2's \\p{Mn}), so both agree; only code points that change are listed (about 2,000).
     """
     import tensorflow_text as tf_text
 
     cps = np.asarray([cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF], np.int32)
     chars = tf.strings.unicode_encode(tf.RaggedTensor.from_tensor(cps[:, None]), "UTF-8")
-    normalized = tf_text.FastBertNormalizer(lower_case_nfd_strip_accents=lower_case).normalize(chars).numpy()
-    keys, values = [], []
-    for cp, raw, same in zip(cps.tolist(), normalized, normalized == chars.numpy()):
-        if same and not _is_punctuation(chr(cp)) and not chr(cp).isspace():
-            continue  # most code points: nothing to do (checked cheaply)
-        out = "".join(" " if c.isspace() else f" {c} " if _is_punctuation(c) else c for c in raw.decode("utf-8"))
-        if out != chr(cp):
-            keys.append(cp)
-            values.append([ord(c) for c in out])
-    return np.asarray(keys, np.int32), values
+    stripped = tf.strings.regex_replace(tf_text.normalize_utf8(chars, "NFD"), r"\p{Mn}", "").numpy()
+    changed = np.flatnonzero(stripped != chars.numpy())
+    return cps[changed], [[ord(c) for c in stripped[i].decode("utf-8")] for i in changed]
+
+
+def add_special_tokens(pieces, cls_id: int, sep_id: int, max_length: int):
+    """Ragged (B, None) word-piece ids -> `[CLS] pieces [SEP]`, at most max_length in all."""
+    pieces = pieces[:, : max_length - 2]
+    shape = tf.stack([pieces.nrows(out_type=tf.int32), 1])
+    cls = tf.RaggedTensor.from_tensor(tf.fill(shape, cls_id))
+    sep = tf.RaggedTensor.from_tensor(tf.fill(shape, sep_id))
+    return tf.concat([cls, tf.cast(pieces, tf.int32), sep], axis=1)
 
 
 class CoreBertTokenizer(tf.Module):
     """Turns a batch of strings into BERT inputs like `BertTextTokenizer`, with core TensorFlow ops only.
 
     vocab_file: str. The WordPiece vocabulary, one token per line; kept as a SavedModel asset.
-    lower_case: bool. Lower-case, NFD-decompose and strip accents first (uncased BERT models).
+    lower_case: bool. Lower-case the text (uncased BERT models).
     max_length: int. Longest output, [CLS] and [SEP] included.
+    strip_accents: bool or None. NFD-decompose and drop accents; None follows `lower_case`, as in BERT.
 
     >>> tok = CoreBertTokenizer.from_model_dir(folder, max_length=16)
     >>> tok(tf.constant(["Hello world"]))["input_ids"]  # (1, 4): [CLS] hello world [SEP]
     """
 
-    def __init__(self, vocab_file: str, lower_case: bool = True, max_length: int = 128, name=None):
+    def __init__(self, vocab_file: str, lower_case: bool = True, max_length: int = 128, strip_accents=None,
+                 name=None):
         super().__init__(name=name)
         self.vocab = read_vocab(vocab_file)
         if len(set(self.vocab)) != len(self.vocab):
             raise UserError(f"{vocab_file}: vocabulary has duplicate tokens")
-        self.lower_case = lower_case
+        self.lower_case = bool(lower_case)
+        self.strip_accents = self.lower_case if strip_accents is None else bool(strip_accents)
         self.max_length = int(max_length)
+        if self.max_length < 3:
+            raise UserError(f"max_length must be at least 3 ([CLS] x [SEP]), got {self.max_length}")
         self.cls_id = self.vocab.index("[CLS]")
         self.sep_id = self.vocab.index("[SEP]")
         self.pad_id = self.vocab.index("[PAD]")
@@ -85,44 +85,55 @@ class CoreBertTokenizer(tf.Module):
         self._vocab_table = tf.lookup.StaticHashTable(
             tf.lookup.TextFileInitializer(self.vocab_asset, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
                                           tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER), default_value=-1)
-        keys, values = normalization_table(lower_case)
-        self._norm_table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(keys, np.arange(len(keys), dtype=np.int32)), default_value=-1)
-        # One extra empty row: the gather target of code points that stay as they are.
-        self._replacements = tf.RaggedTensor.from_row_lengths(
-            np.concatenate([np.asarray(v, np.int32) for v in values]), [len(v) for v in values] + [0])
-        self._empty_row = len(values)
+        if self.strip_accents:
+            keys, values = accent_table()
+            self._accent_rows = tf.lookup.StaticHashTable(
+                tf.lookup.KeyValueTensorInitializer(keys, np.arange(len(keys), dtype=np.int32)), default_value=-1)
+            # One extra empty row: the gather target of code points that stay as they are.
+            self._replacements = tf.RaggedTensor.from_row_lengths(
+                np.concatenate([np.asarray(v, np.int32) for v in values]), [len(v) for v in values] + [0])
 
     @classmethod
     def from_model_dir(cls, model_dir: str, max_length: int = 128):
         check_model_folder(model_dir)
         settings = tokenizer_settings(model_dir)
         return cls(os.path.join(model_dir, "vocab.txt"), lower_case=bool(settings["do_lower_case"]),
-                   max_length=max_length)
+                   max_length=max_length, strip_accents=settings["strip_accents"])
 
-    def normalize(self, texts):
-        """(B,) strings -> (B,) strings, normalised one code point at a time; invalid UTF-8 becomes a space."""
+    def _strip_accents(self, texts):
+        """(B,) strings -> (B,) strings, each code point replaced by its accent-free NFD form (table lookup)."""
         cps = tf.strings.unicode_decode(texts, "UTF-8", errors="replace", replacement_char=0xFFFD)  # (B, None)
         flat = cps.flat_values  # (N,)
-        row = self._norm_table.lookup(flat)
+        row = self._accent_rows.lookup(flat)
         kept = row < 0
-        mapped = tf.gather(self._replacements, tf.where(kept, self._empty_row, row))  # (N, None)
+        mapped = tf.gather(self._replacements, tf.where(kept, self._replacements.nrows(tf.int32) - 1, row))
         same = tf.RaggedTensor.from_row_lengths(tf.boolean_mask(flat, kept), tf.cast(kept, tf.int64))
-        per_cp = tf.concat([mapped, same], axis=1)  # (N, None): the code point's replacement
-        out = cps.with_flat_values(per_cp).merge_dims(1, 2)  # (B, None)
-        text = tf.strings.unicode_encode(out, "UTF-8")
-        return tf.strings.regex_replace(text, _CJK, r" \1 ")
+        per_cp = tf.concat([mapped, same], axis=1)  # (N, None): what each code point becomes
+        return tf.strings.unicode_encode(cps.with_flat_values(per_cp).merge_dims(1, 2), "UTF-8")
+
+    def normalize(self, texts):
+        """(B,) strings -> (B,) strings as bert_normalize.normalize gives them, with core ops."""
+        texts = tf.strings.regex_replace(texts, bert_normalize.CONTROL, "")
+        if self.strip_accents:
+            texts = self._strip_accents(texts)
+        if self.lower_case:
+            texts = tf.strings.lower(tf.strings.regex_replace(texts, "Σ", "σ"), encoding="utf-8")
+        return texts
 
     def split_words(self, texts):
         """(B,) strings -> ragged (B, None) words, at most max_length - 2 per text (each gives a piece or more)."""
-        return tf.strings.split(self.normalize(texts))[:, : self.max_length - 2]
+        texts = tf.strings.regex_replace(self.normalize(texts), ISOLATED, r" \1 ")
+        words = tf.strings.split(tf.strings.regex_replace(texts, WHITESPACE, " "), sep=" ")
+        words = tf.ragged.boolean_mask(words, tf.strings.length(words) > 0)[:, : self.max_length - 2]
+        too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > bert_normalize.MAX_CHARS_PER_WORD
+        return words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values))
 
     def wordpiece(self, words):
         """(N,) words -> ragged (N, None) int32 ids: greedy longest match first, [UNK] for unmatched words."""
         words = tf.reshape(words, [-1])
         n = tf.size(words)
         n_chars = tf.strings.length(words, unit="UTF8_CHAR")
-        unk = tf.strings.length(words) > MAX_BYTES_PER_WORD
+        unk = tf.zeros_like(n_chars, tf.bool)  # split_words made words over 100 characters "[UNK]" already
         # Most words are in the vocabulary whole; that is then the longest match, found with one lookup.
         whole = tf.cast(self._vocab_table.lookup(words), tf.int32)
         first = tf.where(unk, -1, whole)
