@@ -1,4 +1,4 @@
-"""The core-TF tokenizer gives FastBertTokenizer's ids (BBC texts, hand-made cases), with core ops only."""
+"""The core-TF tokenizer gives BertTextTokenizer's ids (BBC texts, hand-made cases), with core ops only."""
 import unicodedata
 
 import pytest

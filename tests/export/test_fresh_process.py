@@ -26,7 +26,7 @@ def serve(path, name):
 serve(core, "core_plain")
 serve(fast, "fast_plain")
 result["modules_plain"] = sorted(m for m in WATCH if m in sys.modules)
-import tensorflow_text  # noqa: F401  (registers FastBertNormalize & co.)
+import tensorflow_text  # noqa: F401  (registers NormalizeUTF8 & co.)
 serve(fast, "fast_text")
 result["modules"] = sorted(m for m in WATCH if m in sys.modules)
 json.dump(result, open(sys.argv[1], "w"))

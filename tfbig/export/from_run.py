@@ -6,7 +6,7 @@ from tfbig.errors import UserError
 
 log = logging.getLogger(__name__)
 
-TOKENIZERS = ("fast", "core")  # fast: tensorflow-text's FastBertTokenizer; core: core TensorFlow ops only
+TOKENIZERS = ("fast", "core")  # fast: BertTextTokenizer (tensorflow-text ops); core: core TF ops only
 
 
 def build_tokenizer(kind: str, model_dir: str, max_length: int):

@@ -48,7 +48,7 @@ class SavedClassifier:
         self.metadata = self._read_asset("tfbig_export.json", json.loads, default={})
         if self.metadata.get("tokenizer", "fast") == "fast":
             try:
-                import tensorflow_text  # noqa: F401  (registers FastBertNormalize & co. before loading)
+                import tensorflow_text  # noqa: F401  (registers NormalizeUTF8 & co. before loading)
             except ImportError:
                 raise UserError(f"{self.path} tokenizes with tensorflow-text ops: pip install tensorflow-text "
                                 "(or export with --tokenizer core)") from None

@@ -63,7 +63,7 @@ def next_version(root: str) -> int:
 
 
 def tokenizer_kind(tokenizer) -> str:
-    """"core" for CoreBertTokenizer (core TF ops only), "fast" for tensorflow-text's FastBertTokenizer."""
+    """"core" for CoreBertTokenizer (core TF ops only), "fast" for BertTextTokenizer (tensorflow-text ops)."""
     return "core" if hasattr(tokenizer, "vocab_asset") else "fast"
 
 
