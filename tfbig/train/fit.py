@@ -1,5 +1,6 @@
 """`Model.fit` that resumes: restores the last checkpoint of the run folder and continues at its step."""
 import logging
+import sys
 import os
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ def check_compatible(state: dict, steps_per_epoch: int, now: dict, where: str) -
                         "set train.resume=false or use a new run name")
 
 
-def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose: int = 1,
+def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose: int | None = None,
                   transform=None, extra_callbacks=(), own_resume: bool = True) -> FitResult:
     """Fits `model` (compiled) on `train` (an EpochData) for cfg.train.epochs, resuming when a checkpoint exists.
 
@@ -52,6 +53,8 @@ def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose
     own_resume: bool. False when another callback (BackupAndRestore) restores the state instead.
     """
     t = cfg.train
+    if verbose is None:  # a progress bar on a terminal; one line per epoch in a log file
+        verbose = 1 if sys.stdout.isatty() else 2
     folder = resume_folder(run_dir)
     if not t.resume or not own_resume:
         remove_checkpoints(folder)
