@@ -56,6 +56,17 @@ class TrainConfig:
 
 
 @dataclass
+class RuntimeConfig:
+    strategy: str = "auto"  # auto | default | one_device | mirrored | multi_worker | tpu (tfbig.distribute)
+    tpu: str = ""  # a Cloud TPU name, grpc://host:port or "local"; "" is $TPU_NAME, else the local TPU VM
+    tpu_timeout: float = 60.0  # seconds a TPU may take to answer before the run stops with an error
+    num_logical_cpus: int = 0  # >1 splits the CPU into N devices, so mirrored runs without GPUs (tests)
+    backup: bool = True  # BackupAndRestore: a restarted run resumes from its last backup, not from step 0
+    backup_dir: str = ""  # "" is <run_dir>/backup; multi-worker: a folder every worker sees
+    backup_freq: int = 0  # 0 backs up at each epoch end; N every N steps
+
+
+@dataclass
 class RunConfig:
     name: str = "run"
     output_dir: str = "runs"  # the run folder is output_dir/name
@@ -64,6 +75,7 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     @property
     def run_dir(self) -> str:

@@ -1,4 +1,4 @@
-"""Distillation losses, one value per example so that tf.nn.compute_average_loss can scale them across replicas.
+"""Distillation losses, one value per example so that tfbig.distribute.losses.average_loss can scale them across replicas.
 
 - soft_targets / kd_per_example: T² · KL(softmax(t/T) ‖ softmax(s/T)) (Hinton et al., 2015). The T² keeps the
   soft term's gradient the same size as the hard term's when T changes (the gradient of KL(·/T) shrinks as 1/T²).

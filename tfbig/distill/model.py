@@ -1,6 +1,7 @@
 """DistillationModel: a frozen teacher (or several) trains a student classifier with compile/fit."""
 from tfbig._keras import keras, tf
 from tfbig.distill import losses
+from tfbig.distribute.losses import average_loss
 
 
 def default_layer_map(teacher_layers: int, student_layers: int) -> list:
@@ -151,7 +152,7 @@ class DistillationModel(keras.Model):
         terms["penalty"] = penalty
         terms["per_example"] = per_example
         # Global-batch mean and per-replica penalty share: summing replicas' gradients gives one device's.
-        terms["loss"] = tf.nn.compute_average_loss(per_example) + tf.nn.scale_regularization_loss(penalty)
+        terms["loss"] = average_loss(per_example) + tf.nn.scale_regularization_loss(penalty)
         return terms
 
     def train_step(self, data):

@@ -1,5 +1,6 @@
 """A text classifier (backbone → dropout → Dense) whose train_step minimises cross-entropy + λ/2·Σw² (+ λ₁·Σ|w|)."""
 from tfbig._keras import keras, tf
+from tfbig.distribute.losses import average_loss
 
 DEFAULT_PENALTY_EXCLUDE = ("bias", "LayerNorm", "layer_norm")
 
@@ -14,7 +15,7 @@ class TextClassifier(keras.Model):
     l1: float. λ₁ of the penalty λ₁·Σ|w|.
     penalty_exclude: sequence of str. Variables whose name contains one of these get no penalty.
 
-    The loss is averaged over the *global* batch (`tf.nn.compute_average_loss`) and the penalty is divided
+    The loss is averaged over the *global* batch (`tfbig.distribute.losses.average_loss`), the penalty divided
     by the number of replicas (`tf.nn.scale_regularization_loss`), so that summing gradients over
     replicas gives the single-device gradient. With a plain mean, N replicas give N× too large gradients.
     """
@@ -69,7 +70,7 @@ class TextClassifier(keras.Model):
         logits = self(x, training=training)
         per_example = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
         l2, l1 = self.penalty_terms()
-        loss = tf.nn.compute_average_loss(per_example) + tf.nn.scale_regularization_loss(l2 + l1)
+        loss = average_loss(per_example) + tf.nn.scale_regularization_loss(l2 + l1)
         return loss, logits, per_example, l2, l1
 
     def train_step(self, data):
@@ -91,7 +92,7 @@ class TextClassifier(keras.Model):
 
     def _update_metrics(self, y, logits, per_example, l2, l1):
         n = tf.cast(tf.shape(per_example)[0], tf.float32)
-        ce = tf.reduce_mean(per_example)
+        ce = tf.math.divide_no_nan(tf.reduce_sum(per_example), n)  # 0, not NaN, on a replica with no example
         self.ce_tracker.update_state(ce, sample_weight=n)
         self.loss_tracker.update_state(ce + l2 + l1, sample_weight=n)
         self.l2_tracker.update_state(l2)

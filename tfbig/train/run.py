@@ -14,6 +14,7 @@ from tfbig.data.readers import Examples
 from tfbig.data.sources import load_examples
 from tfbig.data.split import Splits, stratified_split
 from tfbig.data.tokenizer import BertTextTokenizer
+from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
 from tfbig.io_utils import atomic_write_json, atomic_write_text
 from tfbig.models.backbone import build_backbone
 from tfbig.models.classifier import TextClassifier
@@ -80,6 +81,7 @@ def predict_logits(model, texts, tokenizer, batch_size: int) -> np.ndarray:
 
 def train_run(cfg: RunConfig) -> dict:
     """Trains, evaluates on the test split, writes the run folder and exports; returns the report."""
+    strategy = make_strategy(cfg)  # first: multi-worker setup and logical devices must precede any TF op
     keras.utils.set_random_seed(cfg.seed)
     set_precision(cfg.train.precision)  # before any layer is built: layers take the global policy
     run_dir = cfg.run_dir
@@ -95,12 +97,14 @@ def train_run(cfg: RunConfig) -> dict:
     if len(splits.val):
         val_ds = make_dataset(splits.val.texts, label_ids(splits.val, splits.labels), tok, d.batch_size,
                               bucketing=d.bucketing, static_shapes=d.static_shapes)
+    train_ds, val_ds = shard_per_worker(train_ds), shard_per_worker(val_ds)
     steps_per_epoch = -(-len(splits.train) // d.batch_size)
-    model = build_classifier(cfg, prep.model_dir, len(splits.labels))
-    optimizer = wrap_optimizer(build_optimizer(t, steps_per_epoch * t.epochs), t.precision)
-    model.compile(optimizer=optimizer, steps_per_execution=t.steps_per_execution)
+    with strategy.scope():
+        model = build_classifier(cfg, prep.model_dir, len(splits.labels))
+        optimizer = wrap_optimizer(build_optimizer(t, steps_per_epoch * t.epochs), t.precision)
+        model.compile(optimizer=optimizer, steps_per_execution=t.steps_per_execution)
 
-    callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"))]
+    callbacks = backup_callbacks(cfg.runtime) + [keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"))]
     if val_ds is not None and t.early_stopping_patience > 0:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=t.monitor, mode="max" if "acc" in t.monitor or "f1" in t.monitor else "min",
