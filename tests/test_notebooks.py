@@ -41,6 +41,7 @@ def run_notebook(name: str, cwd: str) -> str:
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, f"{name}: stored with outputs"
+            assert not re.search(r"^\s*class ", cell.source, flags=re.M), f"{name}: defines a class; use tfbig's"
     client = nbclient.NotebookClient(nb, kernel_name=KERNEL, timeout=600, resources={"metadata": {"path": cwd}})
     client.execute()  # raises CellExecutionError naming the cell on the first error
     text = []
