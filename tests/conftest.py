@@ -36,6 +36,18 @@ def assert_close(a, b, atol=1e-6):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol, rtol=0)
 
 
+@pytest.fixture(scope="session")
+def fortunes_folder():
+    """The Debian fortunes files; fetched into the cache (apt-get download + dpkg -x) when not installed."""
+    from tfbig.data.fortunes import fortunes_dir
+    from tfbig.errors import UserError
+
+    try:
+        return fortunes_dir()
+    except UserError as e:
+        pytest.skip(f"the Debian fortunes data cannot be had on this machine: {e}")
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked `slow` (real-size runs) run only with TFBIG_SLOW=1 (`make test-slow`)."""
     if os.environ.get("TFBIG_SLOW") == "1":

@@ -11,6 +11,8 @@ COMMANDS = [
     "train",
     "distill",
     "spark_shard",
+    "evaluate",
+    "shard",
 ]
 
 
@@ -32,7 +34,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except UserError as e:
         print(f"tfbig: error: {e}", file=sys.stderr)
-        return 2
+        return getattr(e, "exit_status", 2)
 
 
 if __name__ == "__main__":

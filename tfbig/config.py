@@ -53,6 +53,9 @@ class TrainConfig:
     precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 (GPUs; with loss scaling)
     steps_per_execution: int = 1
     baseline: bool = False  # also fit TF-IDF + logistic regression on the same split
+    accumulation_steps: int = 1  # k micro-batches of data.batch_size per optimizer step: effective batch k·b
+    checkpoint_every_steps: int = 500  # resumable checkpoint every N steps (and at each epoch end); 0: epochs only
+    resume: bool = True  # rerunning a run folder continues from its last checkpoint
 
 
 @dataclass
@@ -191,6 +194,9 @@ def validate(cfg) -> None:
             f"data.test_fraction {d.test_fraction} and data.val_fraction {d.val_fraction} must be in [0, 1) "
             "and sum to less than 1"
         )
+    if t.accumulation_steps < 1 or t.checkpoint_every_steps < 0:
+        raise UserError(f"train.accumulation_steps must be ≥ 1 and train.checkpoint_every_steps ≥ 0, got "
+                        f"{t.accumulation_steps} and {t.checkpoint_every_steps}")
     if d.on_error not in ("raise", "skip"):
         raise UserError(f"data.on_error must be raise or skip, got '{d.on_error}'")
 

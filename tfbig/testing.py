@@ -77,3 +77,28 @@ def write_tiny_bert_folder(path: str, seed: int = 0, **config_overrides) -> str:
         json.dump({"do_lower_case": True, "tokenizer_class": "BertTokenizer"}, f)
     save_file(random_pt_state_dict(config, seed), os.path.join(path, "model.safetensors"))
     return path
+
+
+def write_tiny_folder_dataset(root: str, classes: int = 3, per_class: int = 12, seed: int = 0) -> str:
+    """Writes `root/c<k>/<i>.txt`: texts of 3–24 words, each class drawing from its own slice of WORDS."""
+    import random
+
+    rng = random.Random(seed)
+    words = [w for w in WORDS if w.isalpha()]
+    for c in range(classes):
+        own = words[c::classes]
+        os.makedirs(os.path.join(root, f"c{c}"), exist_ok=True)
+        for i in range(per_class):
+            with open(os.path.join(root, f"c{c}", f"{i}.txt"), "w", encoding="utf-8") as f:
+                f.write(" ".join(rng.choice(own) for _ in range(rng.randint(3, 24))))
+    return root
+
+
+def tiny_run_overrides(tmp: str, data: str, model_dir: str, name: str, **extra) -> list:
+    """`--set` strings for a 2-epoch run on `write_tiny_folder_dataset` data: 21 train examples, 6 steps an epoch."""
+    settings = {"name": name, "output_dir": os.path.join(tmp, "runs"), "export_dir": os.path.join(tmp, "exports"),
+                "data.source": data, "data.max_length": 32, "data.batch_size": 4, "data.val_fraction": 0.2,
+                "model.model_dir": model_dir, "model.dropout": 0.2, "train.epochs": 2, "train.learning_rate": 1e-3,
+                "train.checkpoint_every_steps": 2, "train.early_stopping_patience": 0, "train.warmup_fraction": 0.2}
+    settings.update(extra)
+    return [f"{key}={value}" for key, value in settings.items()]

@@ -18,33 +18,111 @@ def _tokenize_padded(tokenizer, texts, labels):
     return ids.to_tensor(tokenizer.pad_id), tf.cast(ids.row_lengths(), tf.int32), labels
 
 
+def tokenize_examples(ds, tokenizer: BertTextTokenizer, tokenize_batch: int = 256):
+    """(text, label) elements -> ((T,) int32 ids, label) elements; tokenized in batches of `tokenize_batch`."""
+    ds = ds.batch(tokenize_batch).map(lambda t, y: _tokenize_padded(tokenizer, t, y),
+                                      num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.unbatch().map(lambda ids, n, y: (ids[:n], y))
+
+
+def _tokenize_pairs_padded(tokenizer, first, second, labels):
+    ids, segments = tokenizer.tokenize_pairs(first, second)
+    return (ids.to_tensor(tokenizer.pad_id), segments.to_tensor(0), tf.cast(ids.row_lengths(), tf.int32),
+            labels)
+
+
+def tokenize_pair_examples(ds, tokenizer: BertTextTokenizer, tokenize_batch: int = 256):
+    """(first, second, label) elements -> (((T,) ids, (T,) segment ids), label) elements."""
+    ds = ds.batch(tokenize_batch).map(lambda a, b, y: _tokenize_pairs_padded(tokenizer, a, b, y),
+                                      num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.unbatch().map(lambda ids, segments, n, y: ((ids[:n], segments[:n]), y))
+
+
+def batch_tokenized(ds, tokenizer: BertTextTokenizer, batch_size: int, bucketing: bool = True,
+                    static_shapes: bool = False):
+    """(tokens, label) elements -> (features dict, (B,) labels) batches, padded as few as asked, prefetched.
+
+    tokens: (T,) ids, or a pair ((T,) ids, (T,) segment ids) for pairs of texts.
+    """
+    pad, length = tokenizer.pad_id, tokenizer.max_length
+    pairs = isinstance(ds.element_spec[0], tuple)
+    padding = ((pad, 0), -1) if pairs else (pad, -1)
+
+    def ids_of(tokens):
+        return tokens[0] if pairs else tokens
+
+    if static_shapes:
+        shapes = (([length], [length]), []) if pairs else ([length], [])
+        ds = ds.padded_batch(batch_size, padded_shapes=shapes, padding_values=padding, drop_remainder=True)
+    elif bucketing and bucket_boundaries(length):
+        bounds = bucket_boundaries(length)
+        ds = ds.bucket_by_sequence_length(
+            lambda tokens, y: tf.shape(ids_of(tokens))[0], bucket_boundaries=bounds,
+            bucket_batch_sizes=[batch_size] * (len(bounds) + 1), padding_values=padding,
+            pad_to_bucket_boundary=False,
+        )
+    else:
+        ds = ds.padded_batch(batch_size, padding_values=padding)
+
+    def features(tokens, y):
+        return features_from_ids(ids_of(tokens), pad, tokens[1] if pairs else None), y
+
+    return ds.map(features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
 def make_dataset(texts, label_ids, tokenizer: BertTextTokenizer, batch_size: int, shuffle: bool = False,
-                 seed: int = 0, bucketing: bool = True, static_shapes: bool = False, tokenize_batch: int = 256):
+                 seed: int = 0, bucketing: bool = True, static_shapes: bool = False, tokenize_batch: int = 256,
+                 second_texts=None):
     """Returns a dataset of (features dict, label id) batches.
 
     texts: list of str. label_ids: list of int, or None for unlabelled data.
     bucketing: bool. Group texts of similar length so a batch pads to its own longest, not max_length.
     static_shapes: bool. Every batch is (batch_size, max_length) and the remainder is dropped (TPUs).
+    second_texts: list of str or None. The second text of each pair: `[CLS] a [SEP] b [SEP]`, segments 0/1.
     """
     labels = list(label_ids) if label_ids is not None else [-1] * len(texts)
-    ds = tf.data.Dataset.from_tensor_slices((tf.constant(list(texts), tf.string), tf.constant(labels, tf.int32)))
-    ds = ds.batch(tokenize_batch).map(lambda t, y: _tokenize_padded(tokenizer, t, y),
-                                      num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.unbatch().map(lambda ids, n, y: (ids[:n], y)).cache()  # (T,) ids, () label: tokenized once
+    texts = tf.constant(list(texts), tf.string)
+    if second_texts is None:
+        ds = tf.data.Dataset.from_tensor_slices((texts, tf.constant(labels, tf.int32)))
+        ds = tokenize_examples(ds, tokenizer, tokenize_batch)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((texts, tf.constant(list(second_texts), tf.string),
+                                                 tf.constant(labels, tf.int32)))
+        ds = tokenize_pair_examples(ds, tokenizer, tokenize_batch)
+    ds = ds.cache()  # tokenized once, for every epoch
     if shuffle:
         ds = ds.shuffle(max(len(labels), 1), seed=seed, reshuffle_each_iteration=True)
-    pad = tokenizer.pad_id
-    if static_shapes:
-        ds = ds.padded_batch(batch_size, padded_shapes=([tokenizer.max_length], []),
-                             padding_values=(pad, -1), drop_remainder=True)
-    elif bucketing and bucket_boundaries(tokenizer.max_length):
-        bounds = bucket_boundaries(tokenizer.max_length)
-        ds = ds.bucket_by_sequence_length(
-            lambda ids, y: tf.shape(ids)[0], bucket_boundaries=bounds,
-            bucket_batch_sizes=[batch_size] * (len(bounds) + 1), padding_values=(pad, -1),
-            pad_to_bucket_boundary=False,
-        )
-    else:
-        ds = ds.padded_batch(batch_size, padding_values=(pad, -1))
-    ds = ds.map(lambda ids, y: (features_from_ids(ids, pad), y), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return batch_tokenized(ds, tokenizer, batch_size, bucketing, static_shapes)
+
+
+def split_dataset(split, labels: list, tokenizer: BertTextTokenizer, batch_size: int, shuffle: bool = False,
+                  seed: int = 0, bucketing: bool = True, static_shapes: bool = False, on_error: str = "raise",
+                  input_context=None, shuffle_buffer: int = 10_000):
+    """Batches of one split: in-memory Examples (via make_dataset), or a ShardSplit streamed from its files.
+
+    Shards are read, tokenized and shuffled in a bounded buffer each epoch, never cached: the data may not
+    fit in memory. labels: list of str, a class's id is its index.
+    """
+    from tfbig.data.shard_source import ShardSplit
+
+    if not isinstance(split, ShardSplit):
+        index = {name: i for i, name in enumerate(labels)}
+        return make_dataset(split.texts, [index[label] for label in split.labels], tokenizer, batch_size,
+                            shuffle=shuffle, seed=seed, bucketing=bucketing, static_shapes=static_shapes)
+    from tfbig.data.shard_reader import read_shards
+
+    ds = read_shards(split.files, labels, on_error=on_error, shuffle=shuffle, seed=seed, input_context=input_context)
+    ds = tokenize_examples(ds, tokenizer)
+    if shuffle:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return batch_tokenized(ds, tokenizer, batch_size, bucketing, static_shapes)
+
+
+def pad_share(ds) -> float:
+    """The fraction of token positions that are padding over a dataset of (features, label) batches."""
+    pads = total = 0
+    for features, _ in ds:
+        mask = features["attention_mask"].numpy()
+        pads += int((mask == 0).sum())
+        total += mask.size
+    return pads / max(total, 1)

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from tfbig.errors import UserError
+from tfbig.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def read_folder(root: str, fallback_encoding: str | None = None, on_error: str =
         folder = os.path.join(root, label)
         if not os.path.isdir(folder):
             continue
-        for name in sorted(os.listdir(folder)):
+        for name in progress(sorted(os.listdir(folder)), desc=f"reading {label}", unit="file"):
             path = os.path.join(folder, name)
             if not name.endswith(".txt") or not os.path.isfile(path):
                 continue

@@ -15,6 +15,10 @@ def bbc_news_dir() -> str:
 
 
 def detect_format(path: str) -> str:
+    from tfbig.data.records import is_shard_dir
+
+    if is_shard_dir(path):
+        return "tfrecord"
     if os.path.isdir(path):
         return "folder"
     for ext, fmt in ((".csv", "csv"), (".tsv", "tsv"), (".tab", "tsv"), (".jsonl", "jsonl"), (".json", "jsonl")):
@@ -43,4 +47,8 @@ def load_examples(data_cfg) -> Examples:
                         delimiter="\t" if fmt == "tsv" else ",", on_error=on_error)
     if fmt == "jsonl":
         return read_jsonl(source, data_cfg.text_column, data_cfg.label_column, on_error=on_error)
-    raise UserError(f"data.format '{fmt}' is not one of auto, folder, csv, tsv, jsonl")
+    if fmt == "tfrecord":
+        from tfbig.data.shard_source import read_shard_examples
+
+        return read_shard_examples(source, on_error=on_error)
+    raise UserError(f"data.format '{fmt}' is not one of auto, folder, csv, tsv, jsonl, tfrecord")

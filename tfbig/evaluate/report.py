@@ -1,5 +1,4 @@
 """Classification report (scikit-learn metrics) and its plots."""
-import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 
@@ -23,31 +22,10 @@ def classification_report(y_true, y_pred, labels: list) -> dict:
 
 def plot_confusion_matrix(matrix, labels: list, path: str, title: str = "Confusion matrix") -> None:
     """Writes the confusion matrix as a PNG with counts in the cells."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from tfbig.evaluate.plots import confusion_matrix_png
     from tfbig.io_utils import atomic_write_bytes
 
-    m = np.asarray(matrix)
-    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2, 1.0 * len(labels) + 1.5))
-    ax.imshow(m, cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    for i in range(m.shape[0]):
-        for j in range(m.shape[1]):
-            ax.text(j, i, str(m[i, j]), ha="center", va="center", color="white" if m[i, j] > m.max() / 2 else "black")
-    fig.tight_layout()
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, confusion_matrix_png(matrix, labels, title))
 
 
 def format_report(report: dict) -> str:

@@ -1,6 +1,7 @@
 """A text classifier (backbone → dropout → Dense) whose train_step minimises cross-entropy + λ/2·Σw² (+ λ₁·Σ|w|)."""
 from tfbig._keras import keras, tf
 from tfbig.distribute.losses import average_loss
+from tfbig.evaluate.metrics import MacroF1
 
 DEFAULT_PENALTY_EXCLUDE = ("bias", "LayerNorm", "layer_norm")
 
@@ -14,6 +15,8 @@ class TextClassifier(keras.Model):
     l2: float. λ of the penalty λ/2·Σw² added to the loss (the L2 of the article's objective).
     l1: float. λ₁ of the penalty λ₁·Σ|w|.
     penalty_exclude: sequence of str. Variables whose name contains one of these get no penalty.
+    accumulation_steps: int. Each training batch is processed as this many micro-batches whose gradients
+        are summed before one optimizer step (tfbig.train.accumulation).
 
     The loss is averaged over the *global* batch (`tfbig.distribute.losses.average_loss`), the penalty divided
     by the number of replicas (`tf.nn.scale_regularization_loss`), so that summing gradients over
@@ -21,13 +24,14 @@ class TextClassifier(keras.Model):
     """
 
     def __init__(self, backbone, num_classes: int, dropout: float = 0.1, l2: float = 0.0, l1: float = 0.0,
-                 penalty_exclude=DEFAULT_PENALTY_EXCLUDE, **kwargs):
+                 penalty_exclude=DEFAULT_PENALTY_EXCLUDE, accumulation_steps: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.backbone = backbone
         self.num_classes = int(num_classes)
         self.l2 = float(l2)
         self.l1 = float(l1)
         self.penalty_exclude = tuple(penalty_exclude)
+        self.accumulation_steps = int(accumulation_steps)
         self.dropout = keras.layers.Dropout(dropout)
         self.head = keras.layers.Dense(
             num_classes, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02), name="head"
@@ -37,6 +41,10 @@ class TextClassifier(keras.Model):
         self.l2_tracker = keras.metrics.Mean(name="l2_term")
         self.l1_tracker = keras.metrics.Mean(name="l1_term")
         self.accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.macro_f1 = MacroF1(num_classes, name="macro_f1")
+        # Running totals for examples/s and tokens/s; not in `metrics`, so never reset by fit.
+        self.examples_seen = keras.metrics.Sum(name="examples_seen", dtype=tf.float64)
+        self.tokens_seen = keras.metrics.Sum(name="tokens_seen", dtype=tf.float64)
 
     def call(self, inputs, training=False):
         pooled = self.backbone(inputs, training=training)["pooled_output"]
@@ -52,7 +60,7 @@ class TextClassifier(keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_tracker, self.ce_tracker, self.l2_tracker, self.l1_tracker, self.accuracy]
+        return [self.loss_tracker, self.ce_tracker, self.l2_tracker, self.l1_tracker, self.accuracy, self.macro_f1]
 
     def penalized_weights(self):
         return [w for w in self.trainable_weights if not any(s in w.name for s in self.penalty_exclude)]
@@ -75,14 +83,22 @@ class TextClassifier(keras.Model):
 
     def train_step(self, data):
         x, y = data[0], data[1]
-        with tf.GradientTape() as tape:
-            loss, logits, per_example, l2, l1 = self.compute_objective(x, y, training=True)
-            scaled = self.optimizer.get_scaled_loss(loss) if hasattr(self.optimizer, "get_scaled_loss") else loss
         variables = self.trainable_variables
-        grads = tape.gradient(scaled, variables)
-        if hasattr(self.optimizer, "get_unscaled_gradients"):
-            grads = self.optimizer.get_unscaled_gradients(grads)
+        if self.accumulation_steps > 1:
+            from tfbig.train.accumulation import accumulated_gradients
+
+            grads, logits, per_example = accumulated_gradients(self, x, y, self.accumulation_steps)
+            l2, l1 = self.penalty_terms()
+        else:
+            with tf.GradientTape() as tape:
+                loss, logits, per_example, l2, l1 = self.compute_objective(x, y, training=True)
+                scaled = self.optimizer.get_scaled_loss(loss) if hasattr(self.optimizer, "get_scaled_loss") else loss
+            grads = tape.gradient(scaled, variables)
+            if hasattr(self.optimizer, "get_unscaled_gradients"):
+                grads = self.optimizer.get_unscaled_gradients(grads)
         self.optimizer.apply_gradients(zip(grads, variables))
+        self.examples_seen.update_state(tf.cast(tf.shape(y)[0], tf.float64))
+        self.tokens_seen.update_state(tf.reduce_sum(tf.cast(x["attention_mask"], tf.float64)))
         return self._update_metrics(y, logits, per_example, l2, l1)
 
     def test_step(self, data):
@@ -98,6 +114,7 @@ class TextClassifier(keras.Model):
         self.l2_tracker.update_state(l2)
         self.l1_tracker.update_state(l1)
         self.accuracy.update_state(y, logits)
+        self.macro_f1.update_state(y, logits)
         return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):
@@ -108,4 +125,5 @@ class TextClassifier(keras.Model):
             "l2": self.l2,
             "l1": self.l1,
             "penalty_exclude": list(self.penalty_exclude),
+            "accumulation_steps": self.accumulation_steps,
         }

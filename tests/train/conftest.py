@@ -1,0 +1,53 @@
+"""Tiny training runs shared by the tests of tfbig.train."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tfbig.testing import tiny_run_overrides, write_tiny_folder_dataset
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# `tfbig` in a fresh process with op determinism on: same inputs, bit-identical results.
+DRIVER = ("import sys, tensorflow as tf; tf.config.experimental.enable_op_determinism(); "
+          "from tfbig.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+@pytest.fixture(scope="session")
+def tiny_folder_data(tmp_path_factory):
+    """36 texts in 3 class folders: 21 train, 7 validation, 8 test with tfbig.testing.tiny_run_overrides."""
+    return write_tiny_folder_dataset(str(tmp_path_factory.mktemp("tiny_data")))
+
+
+class TrainProcess:
+    """`tfbig train` with tiny_run_overrides in a subprocess; `wait()` returns (exit status, output)."""
+
+    def __init__(self, tmp, data, model_dir, name, env=None, **overrides):
+        sets = tiny_run_overrides(tmp, data, model_dir, name, **overrides)
+        args = ["train"] + [a for o in sets for a in ("--set", o)]
+        self.run_dir = os.path.join(tmp, "runs", name)
+        self.proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, "PYTHONPATH": ROOT, "TFBIG_PROGRESS": "0", **(env or {})})
+
+    def wait(self):
+        out, _ = self.proc.communicate(timeout=900)
+        return self.proc.returncode, out
+
+
+REFERENCE = {"train.l2": 0.01}
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory, tiny_bert_dir, tiny_folder_data):
+    """An uninterrupted deterministic 2-epoch run: {"tmp", "run_dir", "output", "overrides"}."""
+    tmp = str(tmp_path_factory.mktemp("reference"))
+    code, out = TrainProcess(tmp, tiny_folder_data, tiny_bert_dir, "reference", **REFERENCE).wait()
+    assert code == 0, out
+    return {"tmp": tmp, "run_dir": os.path.join(tmp, "runs", "reference"), "output": out, "overrides": REFERENCE}
+
+
+@pytest.fixture(scope="session")
+def train_process():
+    """The TrainProcess class (fixtures, not imports, share helpers between test folders)."""
+    return TrainProcess

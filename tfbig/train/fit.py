@@ -1,0 +1,84 @@
+"""`Model.fit` that resumes: restores the last checkpoint of the run folder and continues at its step."""
+import logging
+import os
+from dataclasses import dataclass
+
+from tfbig.errors import UserError
+from tfbig.train.callbacks import make_callbacks, remove_checkpoints
+from tfbig.train.epoch_data import with_known_length
+from tfbig.train.resume import CheckpointStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FitResult:
+    history: object  # keras History, or None when the run had finished already
+    start_step: int  # 0 for a fresh run
+    end_step: int
+    best: dict  # the best epoch by train.monitor: {"epoch", "value", "path"}, {} without validation
+
+
+def resume_folder(run_dir: str) -> str:
+    return os.path.join(run_dir, "checkpoints", "resume")
+
+
+def fingerprint(cfg) -> dict:
+    """Settings that decide which batches and which updates a step makes; a resumed run must not change them.
+    (train.epochs may grow: the run then continues past its old end.)"""
+    d, t = cfg.data, cfg.train
+    return {"seed": cfg.seed, "data.source": d.source, "data.batch_size": d.batch_size,
+            "data.max_length": d.max_length, "data.seed": d.seed, "data.limit_per_class": d.limit_per_class,
+            "model.model_dir": cfg.model.model_dir, "train.optimizer": t.optimizer,
+            "train.accumulation_steps": t.accumulation_steps}
+
+
+def check_compatible(state: dict, steps_per_epoch: int, now: dict, where: str) -> None:
+    """Raises UserError when a checkpoint's state was written by a run with other settings."""
+    changed = [f"{k}: {v!r} → {now.get(k)!r}" for k, v in state.get("fingerprint", {}).items() if now.get(k) != v]
+    if state.get("steps_per_epoch") != steps_per_epoch:
+        changed.append(f"steps per epoch: {state.get('steps_per_epoch')} → {steps_per_epoch}")
+    if changed:
+        raise UserError(f"{where}: the checkpoint was written with other settings ({'; '.join(changed)}); "
+                        "set train.resume=false or use a new run name")
+
+
+def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose: int = 1,
+                  transform=None, extra_callbacks=(), own_resume: bool = True) -> FitResult:
+    """Fits `model` (compiled) on `train` (an EpochData) for cfg.train.epochs, resuming when a checkpoint exists.
+
+    transform: callable or None. Applied to the training stream (e.g. per-worker sharding).
+    extra_callbacks: list. Keras callbacks run after tfbig's (e.g. a cluster's BackupAndRestore).
+    own_resume: bool. False when another callback (BackupAndRestore) restores the state instead.
+    """
+    t = cfg.train
+    folder = resume_folder(run_dir)
+    if not t.resume or not own_resume:
+        remove_checkpoints(folder)
+    store = CheckpointStore(folder, model)
+    steps = train.steps_per_epoch
+    state, now = store.latest(), fingerprint(cfg)
+    if state is not None:
+        check_compatible(state, steps, now, store.latest_path)
+        state = store.restore()
+    start = int(state["step"]) if state else 0
+    if start:
+        log.info("resuming at step %d (epoch %d, batch %d)", start, start // steps + 1, start % steps + 1)
+    callbacks = make_callbacks(cfg, run_dir, store, steps, labels, val_ds is not None, state, now)
+    callbacks += list(extra_callbacks)
+    history = None
+    total = steps * t.epochs
+    if val_ds is not None and t.steps_per_execution > 1:
+        val_ds = with_known_length(val_ds)  # bucketed batches: fit cannot infer their number
+    if start < total and not (state or {}).get("stopped"):
+        stream = train.stream(start, t.epochs)
+        history = model.fit(transform(stream) if transform else stream, validation_data=val_ds, epochs=t.epochs,
+                            initial_epoch=start // steps, steps_per_epoch=steps, callbacks=callbacks,
+                            verbose=verbose)
+    best_cb = next((c for c in callbacks if hasattr(c, "best_path")), None)
+    best = {}
+    if best_cb is not None and best_cb.best is not None:
+        best = {"monitor": best_cb.monitor, "value": best_cb.best, "epoch": best_cb.best_epoch + 1,
+                "path": best_cb.best_path}
+    end = callbacks[0].step if history is not None else start
+    return FitResult(history, start, end, best)
