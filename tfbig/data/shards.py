@@ -7,11 +7,11 @@ fractions, each example goes to DIR/train, DIR/val or DIR/test by a seeded hash 
 always lands in the same split, with no table kept. Files are written under temporary names and renamed
 when complete, labels.txt last, so a folder with labels.txt is a finished one.
 """
-import hashlib
 import logging
 
 from tfbig._keras import tf
 from tfbig.data.clean import normalize_text
+from tfbig.data.hash_split import HASH_BITS, split_hash
 from tfbig.data.records import LABELS_FILE, SPLITS, encode_example, shard_name
 from tfbig.data.streams import Skipped, iter_examples
 from tfbig.errors import UserError
@@ -20,10 +20,12 @@ log = logging.getLogger(__name__)
 
 
 def split_of(text: str, val_fraction: float, test_fraction: float, seed: int) -> str:
-    """train | val | test for a text, from a seeded hash: stable across runs and machines."""
-    digest = hashlib.blake2b(f"{seed}\0{text}".encode("utf-8"), digest_size=8).digest()
-    u = int.from_bytes(digest, "big") / 2**64
-    return "test" if u < test_fraction else "val" if u < test_fraction + val_fraction else "train"
+    """train | val | test for a text, from a seeded hash: stable across runs and machines, and the same
+    assignment as the Spark job's (tfbig.data.hash_split), so both write the same splits."""
+    scale = 1 << HASH_BITS
+    h = split_hash(text, seed)
+    return ("test" if h < int(round(test_fraction * scale))
+            else "val" if h < int(round((test_fraction + val_fraction) * scale)) else "train")
 
 
 class _ShardSet:

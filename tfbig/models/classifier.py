@@ -83,7 +83,6 @@ class TextClassifier(keras.Model):
 
     def train_step(self, data):
         x, y = data[0], data[1]
-        variables = self.trainable_variables
         if self.accumulation_steps > 1:
             from tfbig.train.accumulation import accumulated_gradients
 
@@ -93,10 +92,11 @@ class TextClassifier(keras.Model):
             with tf.GradientTape() as tape:
                 loss, logits, per_example, l2, l1 = self.compute_objective(x, y, training=True)
                 scaled = self.optimizer.get_scaled_loss(loss) if hasattr(self.optimizer, "get_scaled_loss") else loss
-            grads = tape.gradient(scaled, variables)
+            grads = tape.gradient(scaled, self.trainable_variables)
             if hasattr(self.optimizer, "get_unscaled_gradients"):
                 grads = self.optimizer.get_unscaled_gradients(grads)
-        self.optimizer.apply_gradients(zip(grads, variables))
+        # Read after the forward pass: a model first built inside fit has created its variables only now.
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
         self.examples_seen.update_state(tf.cast(tf.shape(y)[0], tf.float64))
         self.tokens_seen.update_state(tf.reduce_sum(tf.cast(x["attention_mask"], tf.float64)))
         return self._update_metrics(y, logits, per_example, l2, l1)
