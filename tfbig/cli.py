@@ -13,6 +13,8 @@ COMMANDS = [
     "spark_shard",
     "evaluate",
     "shard",
+    "export",
+    "predict",
 ]
 
 

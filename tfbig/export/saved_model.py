@@ -1,4 +1,5 @@
 """SavedModel export in TF Serving's layout (`<root>/<version>/`), written to a temporary folder and renamed."""
+import json
 import logging
 import os
 import shutil
@@ -9,18 +10,36 @@ from tfbig.errors import UserError
 
 log = logging.getLogger(__name__)
 
+WARMUP_TEXTS = ("Shares rose after the company reported strong sales growth.",
+                "The club won the game in the last minute.", "")
+
 
 class ServingModule(tf.Module):
-    """What a server calls: raw text in, probabilities and class names out; or token ids in."""
+    """What a server calls: raw text in, probabilities and class names out; or token ids in.
 
-    def __init__(self, model, tokenizer, labels: list):
+    model: keras model. Takes the features dict, returns (B, num_classes) logits.
+    tokenizer: BertTextTokenizer or CoreBertTokenizer. (B,) strings -> features dict.
+    labels: list of str. Class names, in label id order.
+    asset_files: dict of {name: path}. Files kept in the SavedModel's assets/ (labels, config, vocabulary).
+    """
+
+    def __init__(self, model, tokenizer, labels: list, asset_files: dict | None = None):
         super().__init__(name="tfbig_serving")
-        self.model = model
+        # The model's variables are tracked, the Keras model is not: Keras would otherwise trace and save
+        # every layer's call for revival (slow to export and load), which a server never uses.
+        self.model_variables = list(model.variables)
+        self._model = lambda features: model(features, training=False)
         self.tokenizer = tokenizer
         self.labels = tf.constant(list(labels))
+        self.asset_files = {name: tf.saved_model.Asset(path) for name, path in (asset_files or {}).items()}
 
     def _outputs(self, features):
-        probs = tf.nn.softmax(tf.cast(self.model(features, training=False), tf.float32), axis=-1)
+        # An empty batch (B=0) or empty sequences (T=0) would break attention's shapes: pad to at least
+        # (1, 1) with masked positions, then keep the first B rows.
+        b, t = tf.shape(features["input_ids"])[0], tf.shape(features["input_ids"])[1]
+        padding = [[0, tf.maximum(1 - b, 0)], [0, tf.maximum(1 - t, 0)]]
+        logits = self._model({k: tf.pad(v, padding) for k, v in features.items()})[:b]
+        probs = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
         label_id = tf.argmax(probs, axis=-1, output_type=tf.int32)
         return {"probabilities": probs, "label_id": label_id, "label": tf.gather(self.labels, label_id)}
 
@@ -43,32 +62,63 @@ def next_version(root: str) -> int:
     return max(versions, default=0) + 1
 
 
+def tokenizer_kind(tokenizer) -> str:
+    """"core" for CoreBertTokenizer (core TF ops only), "fast" for BertTextTokenizer (tensorflow-text ops)."""
+    return "core" if hasattr(tokenizer, "vocab_asset") else "fast"
+
+
+def _write_assets(folder: str, tokenizer, labels: list, assets: dict) -> dict:
+    """Writes the asset files to `folder`; returns {name: path} for ServingModule."""
+    files = {"labels.txt": "\n".join(labels) + "\n",
+             "tfbig_export.json": json.dumps({"tokenizer": tokenizer_kind(tokenizer), "labels": list(labels),
+                                              "max_length": tokenizer.max_length}, indent=2) + "\n"}
+    if tokenizer_kind(tokenizer) == "fast":  # the core tokenizer tracks its own vocabulary asset
+        files["vocab.txt"] = "\n".join(tokenizer.vocab) + "\n"
+    files.update(assets)
+    paths = {}
+    for name, text in files.items():
+        paths[name] = os.path.join(folder, name)
+        with open(paths[name], "w", encoding="utf-8") as f:
+            f.write(text)
+    return paths
+
+
 def export_saved_model(model, tokenizer, labels: list, root: str, version: int | None = None,
-                       assets: dict | None = None) -> str:
+                       assets: dict | None = None, warmup_texts=WARMUP_TEXTS) -> str:
     """Writes `root/<version>/` atomically and returns its path; an existing version is never overwritten.
 
-    assets: dict of {file name: text} written to `assets.extra/` (labels, the run's config).
+    assets: dict of {file name: text} kept in the SavedModel's assets/ (e.g. the run's config.yaml), beside
+    labels.txt, vocab.txt and tfbig_export.json. warmup_texts: texts of the requests written to
+    assets.extra/tf_serving_warmup_requests.
     """
+    from tfbig.export.warmup import write_warmup_requests
+
+    if not labels:
+        raise UserError("export: no class names")
     version = next_version(root) if version is None else int(version)
+    if version < 1:
+        raise UserError(f"export version must be a positive integer, got {version}")
     final = os.path.join(root, str(version))
     if os.path.exists(final):
         raise UserError(f"export {final} exists already; versions are never overwritten")
     os.makedirs(root, exist_ok=True)
+    # A dot-name TF Serving ignores (it loads integer folders only); a killed export leaves only this.
     tmp = tempfile.mkdtemp(dir=root, prefix=f".tmp-{version}-")
     try:
-        module = ServingModule(model, tokenizer, labels)
-        signatures = {"serving_default": module.serve_text, "predict_ids": module.predict_ids}
-        tf.saved_model.save(module, tmp, signatures=signatures)
-        extra = os.path.join(tmp, "assets.extra")
+        with tempfile.TemporaryDirectory() as staging:
+            module = ServingModule(model, tokenizer, labels, _write_assets(staging, tokenizer, labels, assets or {}))
+            signatures = {"serving_default": module.serve_text, "predict_ids": module.predict_ids}
+            tf.saved_model.save(module, tmp, signatures=signatures)
+        extra = os.path.join(tmp, "assets.extra")  # copies for clients that read files beside the model
         os.makedirs(extra, exist_ok=True)
-        files = {"labels.txt": "\n".join(labels) + "\n", "vocab.txt": "\n".join(tokenizer.vocab) + "\n"}
-        files.update(assets or {})
-        for name, text in files.items():
+        for name, text in {"labels.txt": "\n".join(labels) + "\n", **(assets or {})}.items():
             with open(os.path.join(extra, name), "w", encoding="utf-8") as f:
                 f.write(text)
+        write_warmup_requests(os.path.join(tmp, "assets.extra", "tf_serving_warmup_requests"),
+                              list(warmup_texts), model_name=os.path.basename(os.path.abspath(root)))
         os.rename(tmp, final)  # atomic on one filesystem; fails if `final` appeared meanwhile
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    log.info("exported %s", final)
+    log.info("exported %s (tokenizer %s)", final, tokenizer_kind(tokenizer))
     return final

@@ -12,10 +12,13 @@ LEVELS = 65536
 
 
 @keras.utils.register_keras_serializable("tfbig")
-class Dropout16(keras.layers.Layer):
+class Dropout16(keras.__internal__.layers.BaseRandomLayer):
     """Zeroes each element with probability `rate` (to 1/65536) in training, scaling the rest; identity otherwise.
 
     rate: float. Probability of dropping an element, in [0, 1).
+
+    Its seeds come from Keras' per-layer RandomGenerator, as keras Dropout's do: a `tf.random.Generator`
+    (saved with a checkpoint, so a resumed run draws the same masks) when tf_random_generator is enabled.
     """
 
     def __init__(self, rate: float, **kwargs):
@@ -29,7 +32,7 @@ class Dropout16(keras.layers.Layer):
         if not training or self.threshold == 0:
             return inputs
         n = tf.size(inputs)
-        seed = tf.random.uniform([2], maxval=2 ** 31 - 1, dtype=tf.int32)  # stateful: follows the global seed
+        seed = self._random_generator.random_uniform([2], minval=0, maxval=2 ** 31 - 1, dtype=tf.int32)
         bits = tf.random.stateless_uniform([(n + 1) // 2], seed, minval=None, maxval=None, dtype=tf.int32)
         draws = tf.reshape(tf.bitcast(bits, tf.uint16), [-1])[:n]  # (n,) uniform on 0..65535
         keep = tf.reshape(draws >= tf.constant(self.threshold, tf.uint16), tf.shape(inputs))

@@ -92,29 +92,25 @@ def read_bert_checkpoint(model_dir: str):
 
 
 def weight_plan(encoder) -> list:
-    """[(variable, [PyTorch names], [their expected shapes], how)] covering every encoder variable once.
-
-    A list of names per variable leaves room for variables that join several tensors (a fused projection).
-    """
+    """[(variable, PyTorch name, PyTorch shape, transpose)] covering every encoder variable once."""
     if encoder.final_layer_norm is not None:
         raise UserError("a pre-LayerNorm encoder (norm_first) has no Hugging Face BERT layout to load")
     h, i = encoder.hidden_size, encoder.intermediate_size
     emb = encoder.embeddings
     plan = [
-        (emb.word_embeddings, ["embeddings.word_embeddings.weight"], [(encoder.vocab_size, h)], "as_is"),
-        (emb.position_embeddings, ["embeddings.position_embeddings.weight"],
-         [(encoder.max_position_embeddings, h)], "as_is"),
-        (emb.token_type_embeddings, ["embeddings.token_type_embeddings.weight"],
-         [(encoder.type_vocab_size, h)], "as_is"),
+        (emb.word_embeddings, "embeddings.word_embeddings.weight", (encoder.vocab_size, h), False),
+        (emb.position_embeddings, "embeddings.position_embeddings.weight", (encoder.max_position_embeddings, h),
+         False),
+        (emb.token_type_embeddings, "embeddings.token_type_embeddings.weight", (encoder.type_vocab_size, h), False),
     ]
 
-    def dense(layer, prefix, n_out, n_in):
-        plan.append((layer.kernel, [prefix + ".weight"], [(n_out, n_in)], "transpose"))
-        plan.append((layer.bias, [prefix + ".bias"], [(n_out,)], "as_is"))
+    def dense(layer, prefix, n_out, n_in):  # PyTorch Linear: weight (out, in); Keras Dense: kernel (in, out)
+        plan.append((layer.kernel, prefix + ".weight", (n_out, n_in), True))
+        plan.append((layer.bias, prefix + ".bias", (n_out,), False))
 
     def norm(layer, prefix):
-        plan.append((layer.gamma, [prefix + ".weight"], [(h,)], "as_is"))
-        plan.append((layer.beta, [prefix + ".bias"], [(h,)], "as_is"))
+        plan.append((layer.gamma, prefix + ".weight", (h,), False))
+        plan.append((layer.beta, prefix + ".bias", (h,), False))
 
     norm(emb.layer_norm, "embeddings.LayerNorm")
     for n, block in enumerate(encoder.blocks):
@@ -130,16 +126,10 @@ def weight_plan(encoder) -> list:
     return plan
 
 
-def _combine(arrays, how):
-    if how == "transpose":
-        return arrays[0].T
-    return arrays[0]
-
-
 def load_bert_weights(encoder, state: dict, path: str) -> None:
     """Assigns `state` (PyTorch names) to the encoder's variables; UserError on any mismatch."""
     plan = weight_plan(encoder)
-    expected = {name: shape for _, names, shapes, _ in plan for name, shape in zip(names, shapes)}
+    expected = {name: shape for _, name, shape, _ in plan}
     missing = [n for n in expected if n not in state]
     if missing:
         raise UserError(f"{path}: no tensor '{missing[0]}' (the encoder expects shape {expected[missing[0]]})"
@@ -157,4 +147,5 @@ def load_bert_weights(encoder, state: dict, path: str) -> None:
     if heads:
         log.info("%s: %d task-head tensors not used by the encoder (%s, ...)", path, len(heads), heads[0])
     keras.backend.batch_set_value([
-        (var, _combine([np.asarray(state[n], np.float32) for n in names], how)) for var, names, _, how in plan])
+        (var, np.asarray(state[name], np.float32).T if transpose else np.asarray(state[name], np.float32))
+        for var, name, _, transpose in plan])
