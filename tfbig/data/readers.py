@@ -1,6 +1,5 @@
 """Readers for labelled text: a folder per class, CSV/TSV, JSONL; each error names the file and line."""
 import csv
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -103,27 +102,14 @@ def read_csv(path: str, text_column: str = "text", label_column: str = "label", 
 
 
 def read_jsonl(path: str, text_column: str = "text", label_column: str = "label", on_error: str = "raise") -> Examples:
-    """Reads JSON Lines: one object per line with a text and a label field."""
+    """Reads JSON Lines: one object per line with a text and a label field (tfbig.data.streams, collected)."""
+    from tfbig.data.streams import Skipped, iter_jsonl
+
     _check_file(path)
-    out = Examples()
-    for number, line in _lines(path, None, on_error):
-        if line is not None and not line.strip():
-            continue
-        try:
-            if line is None:
-                raise ValueError("not valid UTF-8")
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
-            missing = [k for k in (text_column, label_column) if k not in record]
-            if missing:
-                raise ValueError(f"no field {missing[0]!r}; fields found: {', '.join(record) or 'none'}")
-        except ValueError as e:
-            if on_error == "raise":
-                raise UserError(f"{path}, line {number}: {e}") from None
-            out.skipped += 1
-            continue
-        out.add(str(record[text_column]), str(record[label_column]))
+    out, skipped = Examples(), Skipped()
+    for text, label in iter_jsonl(path, text_column, label_column, on_error, skipped):
+        out.add(text, label)
+    out.skipped = skipped.total
     return _nonempty(out, path)
 
 
