@@ -1,5 +1,4 @@
 """Readers for labelled text: a folder per class, CSV/TSV, JSONL; each error names the file and line."""
-import csv
 import logging
 import os
 from dataclasses import dataclass, field
@@ -60,45 +59,16 @@ def read_folder(root: str, fallback_encoding: str | None = None, on_error: str =
     return out
 
 
-def _lines(path: str, fallback_encoding: str | None, on_error: str):
-    """Yields (line_number, text) of a text file, decoding each line so an error names its line."""
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                yield number, _decode(raw, f"{path}, line {number}", fallback_encoding)
-            except UserError:
-                if on_error == "raise":
-                    raise
-                yield number, None
-
-
 def read_csv(path: str, text_column: str = "text", label_column: str = "label", delimiter: str | None = None,
              on_error: str = "raise") -> Examples:
-    """Reads a CSV (or TSV, by extension or `delimiter`) with a header row."""
+    """Reads a CSV (or TSV, by extension or `delimiter`) with a header row (tfbig.data.streams, collected)."""
+    from tfbig.data.streams import Skipped, iter_csv
+
     _check_file(path)
     if delimiter is None:
         delimiter = "\t" if path.endswith((".tsv", ".tab")) else ","
-    out = Examples()
-    decoded = []
-    for number, line in _lines(path, None, on_error):
-        if line is None:
-            out.skipped += 1
-            continue
-        decoded.append(line)
-    reader = csv.DictReader(decoded, delimiter=delimiter)
-    columns = reader.fieldnames or []
-    for needed in (text_column, label_column):
-        if needed not in columns:
-            raise UserError(f"{path}: no column '{needed}'; columns found: {', '.join(columns) or 'none'}")
-    for row in reader:
-        text, label = row.get(text_column), row.get(label_column)
-        if text is None or label is None or label.strip() == "":
-            if on_error == "raise":
-                raise UserError(f"{path}, line {reader.line_num}: missing '{text_column}' or '{label_column}'")
-            out.skipped += 1
-            continue
-        out.add(text, label.strip())
-    return _nonempty(out, path)
+    skipped = Skipped()
+    return _collect(iter_csv(path, text_column, label_column, delimiter, on_error, skipped), skipped, path)
 
 
 def read_jsonl(path: str, text_column: str = "text", label_column: str = "label", on_error: str = "raise") -> Examples:
@@ -106,8 +76,13 @@ def read_jsonl(path: str, text_column: str = "text", label_column: str = "label"
     from tfbig.data.streams import Skipped, iter_jsonl
 
     _check_file(path)
-    out, skipped = Examples(), Skipped()
-    for text, label in iter_jsonl(path, text_column, label_column, on_error, skipped):
+    skipped = Skipped()
+    return _collect(iter_jsonl(path, text_column, label_column, on_error, skipped), skipped, path)
+
+
+def _collect(pairs, skipped, path: str) -> Examples:
+    out = Examples()
+    for text, label in pairs:
         out.add(text, label)
     out.skipped = skipped.total
     return _nonempty(out, path)
