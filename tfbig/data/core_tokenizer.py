@@ -19,7 +19,7 @@ import numpy as np
 
 from tfbig._keras import tf
 from tfbig.data import bert_normalize
-from tfbig.data.tokenizer import features_from_ids, read_vocab
+from tfbig.data.tokenizer import features_from_ids, read_vocab, set_bert_settings
 from tfbig.errors import UserError
 from tfbig.models.folder import check_model_folder, tokenizer_settings
 
@@ -67,17 +67,10 @@ class CoreBertTokenizer(tf.Module):
     def __init__(self, vocab_file: str, lower_case: bool = True, max_length: int = 128, strip_accents=None,
                  name=None):
         super().__init__(name=name)
-        self.vocab = read_vocab(vocab_file)
-        if len(set(self.vocab)) != len(self.vocab):
+        vocab = read_vocab(vocab_file)
+        if len(set(vocab)) != len(vocab):
             raise UserError(f"{vocab_file}: vocabulary has duplicate tokens")
-        self.lower_case = bool(lower_case)
-        self.strip_accents = self.lower_case if strip_accents is None else bool(strip_accents)
-        self.max_length = int(max_length)
-        if self.max_length < 3:
-            raise UserError(f"max_length must be at least 3 ([CLS] x [SEP]), got {self.max_length}")
-        self.cls_id = self.vocab.index("[CLS]")
-        self.sep_id = self.vocab.index("[SEP]")
-        self.pad_id = self.vocab.index("[PAD]")
+        set_bert_settings(self, vocab, lower_case, max_length, strip_accents)
         self.unk_id = self.vocab.index("[UNK]")
         # Longest vocabulary entry in characters, "##" not counted: no match can be longer.
         self.max_piece_chars = max(len(t[2:] if t.startswith("##") else t) for t in self.vocab)

@@ -40,6 +40,19 @@ def pair_lengths(first_len, second_len, budget: int):
             tf.where(within, b, tf.where(first_longer, keep_short, keep_long)))
 
 
+def set_bert_settings(tokenizer, vocab: list, lower_case: bool, max_length: int, strip_accents) -> None:
+    """The settings every BERT tokenizer here shares: casing, accents, length, special-token ids."""
+    tokenizer.vocab = list(vocab)
+    tokenizer.lower_case = bool(lower_case)
+    tokenizer.strip_accents = tokenizer.lower_case if strip_accents is None else bool(strip_accents)
+    tokenizer.max_length = int(max_length)
+    if tokenizer.max_length < 3:
+        raise UserError(f"max_length must be at least 3 ([CLS] x [SEP]), got {tokenizer.max_length}")
+    tokenizer.cls_id = tokenizer.vocab.index("[CLS]")
+    tokenizer.sep_id = tokenizer.vocab.index("[SEP]")
+    tokenizer.pad_id = tokenizer.vocab.index("[PAD]")
+
+
 class BertTextTokenizer(tf.Module):
     """Turns a batch of strings into BERT inputs: `[CLS] wordpieces [SEP]`, truncated to `max_length`.
 
@@ -54,15 +67,7 @@ class BertTextTokenizer(tf.Module):
 
     def __init__(self, vocab: list, lower_case: bool = True, max_length: int = 128, strip_accents=None, name=None):
         super().__init__(name=name)
-        self.vocab = list(vocab)
-        self.lower_case = bool(lower_case)
-        self.strip_accents = self.lower_case if strip_accents is None else bool(strip_accents)
-        self.max_length = int(max_length)
-        if self.max_length < 3:
-            raise UserError(f"max_length must be at least 3 ([CLS] x [SEP]), got {self.max_length}")
-        self.cls_id = self.vocab.index("[CLS]")
-        self.sep_id = self.vocab.index("[SEP]")
-        self.pad_id = self.vocab.index("[PAD]")
+        set_bert_settings(self, vocab, lower_case, max_length, strip_accents)
         # Words reach it already split; 400 bytes let every word of <= 100 characters through (the
         # 100-character rule is applied in split_words).
         self._wordpiece = tf_text.FastWordpieceTokenizer(
