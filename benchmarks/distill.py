@@ -2,9 +2,10 @@
 student trained on labels only; accuracy kept, parameters, inference throughput, and the teacher-logit cache.
 
     python benchmarks/distill.py [--teacher RUN_DIR] [--config configs/bbc_student.yaml] [--quick]
+    python benchmarks/distill.py --data fortunes     # Debian fortunes, 10 categories: short, hard texts
 
-Without --teacher, the teacher is fine-tuned here from configs/bbc_minilm.yaml (same split as elsewhere).
-The last line is one JSON object: teacher_acc, student_kd_acc, student_labels_acc, kept, teacher_ex_per_s,
+Without --teacher, the teacher is fine-tuned here from configs/bbc_minilm.yaml on --data (default bbc; same
+split as elsewhere). The last line is one JSON object: data, teacher_acc, student_kd_acc, student_labels_acc, kept, teacher_ex_per_s,
 student_ex_per_s, speedup, cache_speedup.
 
 Measured 2026-11-29 on the shared 2-core CPU (load ~10), teacher = a MiniLM `tfbig train` run (epoch 2 of 3),
@@ -35,9 +36,9 @@ from tfbig.train.optimizers import build_optimizer  # noqa: E402
 from tfbig.train.run import evaluate_split, label_ids, prepare, train_run  # noqa: E402
 
 
-def fine_tune_teacher(out: str, quick: bool) -> str:
-    overrides = [f"output_dir={out}/runs", f"export_dir={out}/exports", "name=teacher", "train.baseline=false",
-                 "train.early_stopping_patience=0"]
+def fine_tune_teacher(out: str, quick: bool, data: str = "bbc") -> str:
+    overrides = [f"output_dir={out}/runs", f"export_dir={out}/exports", f"name=teacher_{data}",
+                 "train.baseline=false", "train.early_stopping_patience=0", f"data.source={data}"]
     if quick:
         overrides += ["data.limit_per_class=12", "data.max_length=32", "train.epochs=1"]
     cfg = load_config("configs/bbc_minilm.yaml", overrides)
@@ -81,6 +82,11 @@ def throughput(models: dict, vocab_size: int, batch: int = 64, length: int = 128
     return {name: done[name] / spent[name] for name in fns}
 
 
+def vocab_size(classifier) -> int:
+    backbone = classifier.backbone
+    return backbone.vocab_size if hasattr(backbone, "vocab_size") else backbone.bert.config.vocab_size
+
+
 def cache_speedup(cfg, teacher, steps: int = 6) -> float:
     """Seconds per distillation step with the teacher live ÷ with cached logits, same batches, same student."""
     prep, d, s = prepare(cfg), cfg.data, cfg.student
@@ -109,7 +115,8 @@ def cache_speedup(cfg, teacher, steps: int = 6) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--teacher", help="a `tfbig train` run folder of MiniLM on BBC; default: fine-tune one")
+    parser.add_argument("--teacher", help="a `tfbig train` run folder of MiniLM; default: fine-tune one on --data")
+    parser.add_argument("--data", default="bbc", help="data.source of the teacher fine-tuned here: bbc | fortunes")
     parser.add_argument("--config", default="configs/bbc_student.yaml")
     parser.add_argument("--set", action="append", default=[], help="override a student config value")
     parser.add_argument("--out", default="/tmp/tfbig-bench-distill", help="run folders and exports go here")
@@ -118,8 +125,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("tfbig").setLevel(logging.INFO)
 
-    teacher_dir = args.teacher or fine_tune_teacher(args.out, args.quick)
-    overrides = [f"output_dir={args.out}/runs", f"export_dir={args.out}/exports", "name=student_kd"] + args.set
+    teacher_dir = args.teacher or fine_tune_teacher(args.out, args.quick, args.data)
+    overrides = [f"output_dir={args.out}/runs", f"export_dir={args.out}/exports",
+                 f"name=student_kd_{args.data}"] + args.set
     if args.quick:
         overrides += ["train.epochs=1"]
     cfg = load_distill_config(args.config, overrides, teachers=[teacher_dir])
@@ -132,7 +140,7 @@ def main() -> None:
 
     student = build_student(teacher, len(labels), init=cfg.student.init, num_layers=cfg.student.num_layers,
                             teacher_layers=[int(i) for i in cfg.student.teacher_layers], preset=cfg.student.preset)
-    speed = throughput({"teacher": teacher, "student": student}, teacher.backbone.bert.config.vocab_size,
+    speed = throughput({"teacher": teacher, "student": student}, vocab_size(teacher),
                        seconds=3.0 if args.quick else 15.0)
     cache = cache_speedup(cfg, teacher, steps=2 if args.quick else 6)
 
@@ -146,7 +154,7 @@ def main() -> None:
     print(f"teacher-logit cache: a distillation step is {cache:.2f}x faster than with the teacher live "
           f"(run estimate {kd.get('cache_speedup_estimate')})")
     print(json.dumps({
-        "teacher_acc": round(t_acc, 4), "student_kd_acc": round(s_acc, 4), "student_labels_acc": round(labels_acc, 4),
+        "data": cfg.data.source, "teacher_acc": round(t_acc, 4), "student_kd_acc": round(s_acc, 4), "student_labels_acc": round(labels_acc, 4),
         "kept": round(s_acc / t_acc, 4), "teacher_ex_per_s": round(speed["teacher"], 1),
         "student_ex_per_s": round(speed["student"], 1), "speedup": round(speed["student"] / speed["teacher"], 2),
         "cache_speedup": round(cache, 2),

@@ -8,6 +8,16 @@ import tfbig._keras  # noqa: F401  (sets TF_USE_LEGACY_KERAS before anything imp
 from tfbig.testing import write_tiny_bert_folder
 
 
+@pytest.fixture(autouse=True)
+def float32_policy_after_each_test():
+    """train_run sets Keras' global precision policy (train.precision auto is mixed_bfloat16 on CPUs with
+    AVX-512 BF16); the next test starts from float32 again."""
+    yield
+    from tfbig._keras import keras
+
+    keras.mixed_precision.set_global_policy("float32")
+
+
 @pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory):
     """A 2-layer, hidden-32 BERT folder in Hugging Face layout (PyTorch safetensors)."""

@@ -38,7 +38,7 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     optimizer: str = "adam"  # adam | adamw | adagrad | sgd
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4  # peak, after warmup; suits the bundled MiniLM (BERT-base: try 3e-5)
     weight_decay: float = 0.0  # decoupled decay, adamw only
     momentum: float = 0.0  # sgd only
     l2: float = 0.0  # λ in the loss term λ/2·Σw²
@@ -50,7 +50,7 @@ class TrainConfig:
     epochs: int = 3
     early_stopping_patience: int = 1  # epochs without val improvement; 0 disables
     monitor: str = "val_loss"  # early stopping and the best checkpoint
-    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 (GPUs; with loss scaling)
+    precision: str = "auto"  # auto (fastest for the hardware) | float32 | mixed_bfloat16 | mixed_float16 (loss scaling)
     steps_per_execution: int = 1
     baseline: bool = False  # also fit TF-IDF + logistic regression on the same split
     accumulation_steps: int = 1  # k micro-batches of data.batch_size per optimizer step: effective batch k·b

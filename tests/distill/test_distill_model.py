@@ -51,6 +51,42 @@ def test_loss_combines_terms_by_their_weights(teacher_dir, student_dir, batch):
     assert model.layer_map == [(2, 1)] == default_layer_map(2, 1)
 
 
+def _tfbig_twin(hf_classifier, folder, name):
+    """The same classifier on tfbig's own encoder: same BERT folder, same head weights, no dropout."""
+    from tfbig.models.classifier import TextClassifier
+    from tfbig.models.encoder import BertEncoder
+
+    encoder = BertEncoder.from_pretrained(folder, name="backbone", hidden_dropout_prob=0.0,
+                                          attention_probs_dropout_prob=0.0)
+    twin = TextClassifier(encoder, int(hf_classifier.head.units), dropout=0.0, name=name)
+    ids = tf.ones([1, 4], tf.int32)
+    twin({"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)})
+    twin.head.set_weights(hf_classifier.head.get_weights())
+    return twin
+
+
+def test_intermediate_terms_with_tfbig_backbones_equal_hf_ones(teacher_dir, student_dir, batch):
+    x, y = batch
+    values = []
+    for tfbig_backbone in (False, True):
+        teacher = tiny_classifier(teacher_dir, name="teacher")
+        student = tiny_classifier(student_dir, name="student")
+        if tfbig_backbone:
+            teacher, student = _tfbig_twin(teacher, teacher_dir, "teacher"), _tfbig_twin(student, student_dir, "student")
+        model = DistillationModel(teacher, student, temperature=2.0, alpha=0.3, hidden_weight=0.5,
+                                  attention_weight=2.0, layer_map=[(0, 0), (2, 1)])
+        if values:  # the projections are random: give the second model the first's
+            for p, w in zip(model.projections, values[0]["projections"]):
+                p.set_weights(w)
+        t = model.compute_terms(x, y, model.teacher_outputs(x), training=False)
+        values.append({k: t[k].numpy() for k in ("ce", "kd", "hidden_mse", "attention_kl", "loss")})
+        values[-1]["projections"] = [p.get_weights() for p in model.projections]
+    hf, ours = values
+    assert hf["hidden_mse"].mean() > 1e-3 and hf["attention_kl"].mean() > 1e-6  # tiny random models attend near-uniformly
+    for k in ("ce", "kd", "hidden_mse", "attention_kl", "loss"):
+        np.testing.assert_allclose(ours[k], hf[k], rtol=1e-4, atol=1e-6, err_msg=k)
+
+
 def test_several_teachers_weighted_soft_targets(teacher_dir, student_dir, batch):
     t1 = tiny_classifier(teacher_dir, name="t1", seed=1)
     t2 = tiny_classifier(student_dir, name="t2", seed=2)

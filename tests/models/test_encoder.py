@@ -44,6 +44,24 @@ def test_parity_with_tf_bert_model(folder, request):
     np.testing.assert_allclose(ours["pooled_output"].numpy(), pooled, atol=1e-5, rtol=0)
 
 
+def test_hidden_states_and_attentions_equal_tf_bert_models(odd_bert_dir):
+    from tfbig.models.hf_bert import load_hf_bert
+
+    batch = padded_batch()
+    ours = BertEncoder.from_pretrained(odd_bert_dir)(batch, output_hidden_states=True, output_attentions=True)
+    theirs = load_hf_bert(odd_bert_dir)(**batch, output_hidden_states=True, output_attentions=True, training=False)
+    assert len(ours["hidden_states"]) == len(theirs.hidden_states) == 3  # embeddings + 2 layers
+    assert len(ours["attentions"]) == len(theirs.attentions) == 2
+    for a, b in zip(ours["hidden_states"], theirs.hidden_states):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5, rtol=0)
+    for a, b in zip(ours["attentions"], theirs.attentions):
+        assert a.shape == (3, 4, 8, 8)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(ours["attentions"][0].numpy()[2, :, :, 3:], 0.0, atol=1e-6)  # padding gets none
+    plain = BertEncoder.from_pretrained(odd_bert_dir)(batch)
+    assert set(plain) == {"sequence_output", "pooled_output"}
+
+
 def test_loads_tf_model_h5(tiny_bert_dir, tmp_path):
     from tfbig.models.hf_bert import load_hf_bert
 

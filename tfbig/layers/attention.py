@@ -49,7 +49,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.output_dense = dense("output_dense")
         self.dropout = Dropout16(dropout)
 
-    def call(self, inputs, attention_mask=None, training=None):
+    def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False):
+        """(B, T, H) -> (B, T, H); with return_attention_scores also the float32 probabilities (B, N, T, T)
+        before dropout (distillation's attention term)."""
         batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]
 
         def heads(x):  # (B, T, H) -> (B, N, T, D)
@@ -60,10 +62,11 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         scores = tf.cast(tf.matmul(q, k, transpose_b=True), tf.float32)  # (B, N, T, T), softmax in float32
         if attention_mask is not None:
             scores += attention_mask
-        probs = tf.cast(tf.nn.softmax(scores, axis=-1), v.dtype)
-        context = tf.matmul(self.dropout(probs, training=training), v)  # (B, N, T, D)
+        probs32 = tf.nn.softmax(scores, axis=-1)
+        context = tf.matmul(self.dropout(tf.cast(probs32, v.dtype), training=training), v)  # (B, N, T, D)
         context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, length, self.hidden_size])
-        return self.output_dense(context)
+        output = self.output_dense(context)
+        return (output, probs32) if return_attention_scores else output
 
     def get_config(self):
         config = super().get_config()

@@ -52,15 +52,20 @@ class TransformerEncoderBlock(keras.layers.Layer):
     def _residual(self, x, sublayer_out, training):
         return x + tf.cast(self.dropout(sublayer_out, training=training), x.dtype)
 
-    def call(self, inputs, attention_mask=None, training=None):
+    def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False):
+        """(B, T, H) -> (B, T, H) in float32; with return_attention_scores also the block's attention
+        probabilities (B, N, T, T)."""
         x = tf.cast(inputs, tf.float32)
+        attend = self.attention_layer_norm(x) if self.norm_first else x
+        attended, probs = self.attention(attend, attention_mask=attention_mask, training=training,
+                                         return_attention_scores=True)
         if self.norm_first:
-            x = self._residual(x, self.attention(self.attention_layer_norm(x), attention_mask=attention_mask,
-                                                 training=training), training)
-            return self._residual(x, self.feed_forward(self.output_layer_norm(x)), training)
-        x = self.attention_layer_norm(
-            self._residual(x, self.attention(x, attention_mask=attention_mask, training=training), training))
-        return self.output_layer_norm(self._residual(x, self.feed_forward(x), training))
+            x = self._residual(x, attended, training)
+            x = self._residual(x, self.feed_forward(self.output_layer_norm(x)), training)
+        else:
+            x = self.attention_layer_norm(self._residual(x, attended, training))
+            x = self.output_layer_norm(self._residual(x, self.feed_forward(x), training))
+        return (x, probs) if return_attention_scores else x
 
     def get_config(self):
         config = super().get_config()

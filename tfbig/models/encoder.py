@@ -71,17 +71,28 @@ class BertEncoder(keras.Model):
             epsilon=layer_norm_eps, dtype="float32", name="final_layer_norm") if norm_first else None
         self.pooler = Pooler(hidden_size, kernel_initializer=init, name="pooler")
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, training=False, output_hidden_states=False, output_attentions=False):
+        """{"sequence_output" (B, T, H), "pooled_output" (B, H)}; when asked (distillation) also
+        "hidden_states": the embedding output then every block's output, L+1 × (B, T, H), and "attentions":
+        every block's probabilities, L × (B, heads, T, T), as Hugging Face's TFBertModel returns them."""
         input_ids = inputs["input_ids"]
         mask = inputs.get("attention_mask")
         mask = additive_mask(mask if mask is not None else tf.ones_like(input_ids))  # (B, 1, 1, T)
         x = self.embeddings({"input_ids": input_ids, "token_type_ids": inputs.get("token_type_ids")},
                             training=training)
+        states, attentions = [tf.cast(x, tf.float32)], []
         for block in self.blocks:
-            x = block(x, attention_mask=mask, training=training)
+            x, probs = block(x, attention_mask=mask, training=training, return_attention_scores=True)
+            states.append(x)
+            attentions.append(probs)
         if self.final_layer_norm is not None:
             x = self.final_layer_norm(x)
-        return {"sequence_output": x, "pooled_output": self.pooler(x)}
+        out = {"sequence_output": x, "pooled_output": self.pooler(x)}
+        if output_hidden_states:
+            out["hidden_states"] = states
+        if output_attentions:
+            out["attentions"] = attentions
+        return out
 
     def build_weights(self, length: int = 2):
         """Creates the variables by calling the encoder once on a (1, length) input."""

@@ -9,9 +9,54 @@ log = logging.getLogger(__name__)
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
-def check_precision(precision: str) -> None:
-    if precision not in PRECISIONS:
-        raise UserError(f"train.precision '{precision}' is not one of {', '.join(PRECISIONS)}")
+def check_precision(precision: str, allow_auto: bool = False) -> None:
+    known = PRECISIONS + (("auto",) if allow_auto else ())
+    if precision not in known:
+        raise UserError(f"train.precision '{precision}' is not one of {', '.join(known)}")
+
+
+def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """True when the CPU computes bfloat16 natively (AVX-512 BF16 or AMX), so bf16 matmuls beat float32."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_precision(backbone: str, kind: str, gpu_capabilities: list, cpu_bf16: bool) -> str:
+    """What `auto` means on this hardware, for tfbig's own encoder (hf's TFBertModel stays float32).
+
+    TPU and GPUs from compute capability 8.0 (Ampere): mixed_bfloat16, no loss scaling needed; Volta/Turing
+    GPUs (7.x): mixed_float16 with loss scaling; CPUs with native bfloat16: mixed_bfloat16 (~1.5x the float32
+    step here); anything else: float32. Only the tfbig backbone keeps softmax, LayerNorm and the residual
+    stream in float32, so `hf` is never switched.
+    """
+    if backbone != "tfbig":
+        return "float32"
+    if kind == "tpu":
+        return "mixed_bfloat16"
+    if gpu_capabilities:
+        lowest = min(gpu_capabilities)
+        return "mixed_bfloat16" if lowest >= (8, 0) else "mixed_float16" if lowest >= (7, 0) else "float32"
+    return "mixed_bfloat16" if cpu_bf16 else "float32"
+
+
+def resolve_precision(precision: str, backbone: str, kind: str) -> str:
+    """`train.precision` with `auto` replaced by the policy this machine runs fastest (see pick_precision)."""
+    check_precision(precision, allow_auto=True)
+    if precision != "auto":
+        return precision
+    import tensorflow as tf
+
+    capabilities = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        capabilities.append(tuple(capability) if capability else (0, 0))
+    chosen = pick_precision(backbone, kind, capabilities, cpu_has_bf16())
+    log.info("train.precision auto -> %s", chosen)
+    return chosen
 
 
 def set_precision(precision: str) -> None:
