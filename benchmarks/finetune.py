@@ -9,6 +9,11 @@ accuracy is measured four times an epoch (the measuring itself is not timed; its
 checkpoints are), and its clock stops at the first measurement that reaches the reference's final
 accuracy. CPU-heavy (~15 minutes on 2 cores).
 
+Measured 2026-11-29 on the shared 2-core CPU (AVX-512 BF16): reference 0.9788 after 366 s of fit (3 epochs,
+~110 s each); tfbig (tfbig backbone, auto -> mixed_bfloat16, lr 1e-4 with 10% warmup and linear decay, length
+bucketing) reached 0.9859 after 112 s (half-way through epoch 2; 0.9812 at the end of epoch 2, 151 s) and
+finished at 0.9859: speed-up 3.26x. Both runs were identical in a repeat (seeded).
+
     python benchmarks/finetune.py            # the full comparison
     python benchmarks/finetune.py --quick    # a smoke run: 20 texts a class, 1 epoch
 """

@@ -81,3 +81,18 @@ def test_student_must_use_the_teacher_split():
     check_same_split(DataConfig(max_length=64), DataConfig(), "t")  # max_length may differ
     with pytest.raises(UserError, match="data.seed is 1 but teacher t was trained with 0"):
         check_same_split(DataConfig(seed=1), DataConfig(), "t")
+
+
+@pytest.mark.parametrize("path, temperature, alpha, epochs", [("configs/bbc_student.yaml", 2.0, 0.5, 5),
+                                                              ("configs/fortunes_student.yaml", 4.0, 0.3, 10)])
+def test_shipped_student_configs_load_and_take_the_teachers_data(tmp_path, path, temperature, alpha, epochs):
+    from tfbig.config import load_config, save_config
+    from tfbig.distill.config import load_distill_config
+
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    save_config(load_config(None, ["data.source=fortunes", "data.max_length=64"]), str(teacher / "config.yaml"))
+    cfg = load_distill_config(path, [], teachers=[str(teacher)])
+    assert (cfg.distill.temperature, cfg.distill.alpha, cfg.train.epochs) == (temperature, alpha, epochs)
+    assert (cfg.student.num_layers, cfg.student.teacher_layers) == (1, [0])
+    assert (cfg.data.source, cfg.data.max_length) == ("fortunes", 64)
