@@ -73,3 +73,19 @@ def test_nan_loss_exits_3_and_keeps_the_last_good_checkpoint(tmp_path, tiny_bert
     assert load_latest_weights(resume_folder(run_dir), model) == 2
     assert all(np.isfinite(w.numpy()).all() for w in model.weights)
     assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.weights))  # it loaded something
+
+
+def test_learning_rate_summary_under_a_strategy(tmp_path):
+    """Under a strategy tf-keras' current-rate variable is a MirroredVariable; the per-step summary reads it."""
+    from tfbig._keras import keras
+    from tfbig.train.callbacks import StepClock, StepScalars
+
+    schedule = keras.optimizers.schedules.PolynomialDecay(0.1, decay_steps=4, end_learning_rate=0.02)
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        model = keras.Sequential([keras.layers.Dense(1, input_shape=(2,))])
+        model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
+    clock = StepClock(steps_per_epoch=4)
+    x, y = np.ones((8, 2), np.float32), np.zeros((8, 1), np.float32)
+    model.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[clock, StepScalars(clock, str(tmp_path))])
+    rates = _values(str(tmp_path), "learning_rate")
+    np.testing.assert_allclose(rates, [0.1, 0.08, 0.06, 0.04], rtol=1e-6)  # the rate each step used

@@ -119,7 +119,8 @@ class StepScalars(keras.callbacks.Callback):
         lr = optimizer.learning_rate
         if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
             lr = lr(optimizer.iterations - 1)  # the rate the step just taken used
-        return float(lr)
+        # tf-keras returns its current-rate variable, a MirroredVariable under a strategy (float() refuses it).
+        return float(tf.convert_to_tensor(lr))
 
 
 class RunSummaries(keras.callbacks.Callback):
