@@ -80,7 +80,8 @@ class BertEncoder(keras.Model):
         mask = additive_mask(mask if mask is not None else tf.ones_like(input_ids))  # (B, 1, 1, T)
         x = self.embeddings({"input_ids": input_ids, "token_type_ids": inputs.get("token_type_ids")},
                             training=training)
-        states, attentions = [tf.cast(x, tf.float32)], []
+        states = [tf.cast(x, tf.float32)] if output_hidden_states else []  # no extra op unless asked
+        attentions = []
         for block in self.blocks:
             x, probs = block(x, attention_mask=mask, training=training, return_attention_scores=True)
             states.append(x)

@@ -1,7 +1,7 @@
 """The `train.precision` setting: a Keras mixed-precision policy, and loss scaling for float16."""
 import logging
 
-from tfbig._keras import keras
+from tfbig._keras import keras, tf
 from tfbig.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,6 @@ def resolve_precision(precision: str, backbone: str, kind: str) -> str:
     check_precision(precision, allow_auto=True)
     if precision != "auto":
         return precision
-    import tensorflow as tf
-
     capabilities = []
     for gpu in tf.config.list_physical_devices("GPU"):
         capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
