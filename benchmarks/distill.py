@@ -39,10 +39,12 @@ from tfbig.data.pipeline import make_dataset  # noqa: E402
 from tfbig.distill.cache import compute_teacher_logits, with_teacher_logits  # noqa: E402
 from tfbig.distill.config import load_distill_config  # noqa: E402
 from tfbig.distill.model import DistillationModel  # noqa: E402
-from tfbig.distill.run import distill_run, load_teacher  # noqa: E402
+from tfbig.runs.distill_job import distill_run, load_teacher  # noqa: E402
 from tfbig.distill.student import build_student  # noqa: E402
 from tfbig.train.optimizers import build_optimizer  # noqa: E402
-from tfbig.train.run import evaluate_split, label_ids, prepare, train_run  # noqa: E402
+from tfbig.runs.train_job import train_run
+from tfbig.train.data import label_ids, load_run_data
+from tfbig.train.evaluation import evaluate_split  # noqa: E402
 
 
 def fine_tune_teacher(out: str, quick: bool, data: str = "bbc") -> str:
@@ -60,7 +62,7 @@ def fine_tune_teacher(out: str, quick: bool, data: str = "bbc") -> str:
 def labels_only_student(cfg, teacher) -> float:
     """The same student, same init, optimizer and epochs, trained on the labels alone."""
     keras.utils.set_random_seed(cfg.seed)
-    prep, d, t, s = prepare(cfg), cfg.data, cfg.train, cfg.student
+    prep, d, t, s = load_run_data(cfg), cfg.data, cfg.train, cfg.student
     splits = prep.splits
     student = build_student(teacher, len(splits.labels), init=s.init, num_layers=s.num_layers,
                             teacher_layers=[int(i) for i in s.teacher_layers], preset=s.preset,
@@ -98,7 +100,7 @@ def vocab_size(classifier) -> int:
 
 def cache_speedup(cfg, teacher, steps: int = 6) -> float:
     """Seconds per distillation step with the teacher live ÷ with cached logits, same batches, same student."""
-    prep, d, s = prepare(cfg), cfg.data, cfg.student
+    prep, d, s = load_run_data(cfg), cfg.data, cfg.student
     splits = prep.splits
     texts = splits.train.texts[: steps * d.batch_size]
     ids = label_ids(splits.train, splits.labels)[: len(texts)]

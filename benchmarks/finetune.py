@@ -30,7 +30,8 @@ import numpy as np  # noqa: E402
 from tfbig._keras import keras, tf  # noqa: E402
 from tfbig.config import load_config  # noqa: E402
 from tfbig.data.pipeline import split_dataset  # noqa: E402
-from tfbig.train.run import prepare, train_run  # noqa: E402
+from tfbig.runs.train_job import train_run
+from tfbig.train.data import load_run_data  # noqa: E402
 
 MAX_LENGTH, BATCH, EPOCHS, LR, SEED = 128, 32, 3, 5e-5, 0
 
@@ -127,7 +128,7 @@ def main(quick: bool = False):
             EPOCHS = 1
             overrides += ["data.limit_per_class=20", "train.epochs=1"]
         cfg = load_config(None, overrides)
-        prep = prepare(cfg)
+        prep = load_run_data(cfg)
         s, labels = prep.splits, prep.splits.labels
         index = {name: i for i, name in enumerate(labels)}
         rest_texts, rest_labels = s.train.texts + s.val.texts, s.train.labels + s.val.labels

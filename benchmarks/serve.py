@@ -74,7 +74,7 @@ def measure(name: str, model_dir: str, backbone: str, texts: list, root: str, ca
     from tfbig.config import ModelConfig, RunConfig
     from tfbig.export.from_run import build_tokenizer
     from tfbig.export.saved_model import export_saved_model
-    from tfbig.train.run import build_classifier
+    from tfbig.train.build import build_classifier
 
     cfg = RunConfig(model=ModelConfig(backbone=backbone, model_dir=model_dir))
     model = build_classifier(cfg, model_dir, len(LABELS))

@@ -45,7 +45,7 @@ def hf_model():
 
 
 def our_model():
-    from tfbig.models.classifier import TextClassifier
+    from tfbig.train.task_model import TextClassifier
     from tfbig.models.encoder import BertEncoder
 
     model = TextClassifier(BertEncoder(**GEOMETRY), CLASSES)

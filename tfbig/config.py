@@ -75,6 +75,7 @@ class RunConfig:
     output_dir: str = "runs"  # the run folder is output_dir/name
     export_dir: str = "saved_models"  # SavedModels go to export_dir/name/<version>
     seed: int = 0
+    task: str = "classification"  # the problem's shape (tfbig.tasks): classification, ...
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -135,7 +135,7 @@ def test_bbc_shards_match_local_writer(bbc_shards, tmp_path):
 def test_a_classifier_trains_on_the_shards(bbc_shards, tiny_bert_dir):
     from tfbig.data.tokenizer import BertTextTokenizer
     from tfbig.models.backbone import build_backbone
-    from tfbig.models.classifier import TextClassifier
+    from tfbig.train.task_model import TextClassifier
 
     out, summary = bbc_shards
     with open(os.path.join(out, "labels.txt"), encoding="utf-8") as f:
@@ -151,10 +151,10 @@ def test_a_classifier_trains_on_the_shards(bbc_shards, tiny_bert_dir):
     model = TextClassifier(build_backbone("hf", tiny_bert_dir), len(labels), name="classifier")
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     model.fit(ds.take(1), verbose=0)  # builds the model
-    before = model.head.kernel.numpy().copy()
+    before = model.head.dense.kernel.numpy().copy()
     history = model.fit(ds, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
-    assert not np.allclose(before, model.head.kernel.numpy())
+    assert not np.allclose(before, model.head.dense.kernel.numpy())
 
 
 ROWS = [  # (text, label): duplicates across forms, a conflict, an empty text, a missing label

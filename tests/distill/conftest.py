@@ -4,7 +4,7 @@ import pytest
 from tfbig._keras import keras, tf
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.models.backbone import HFBertBackbone
-from tfbig.models.classifier import TextClassifier
+from tfbig.train.task_model import TextClassifier
 from tfbig.models.hf_bert import load_hf_bert
 from tfbig.testing import write_tiny_bert_folder
 

@@ -14,7 +14,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 
 from tfbig.distill.model import DistillationModel  # noqa: E402
 from tfbig.models.backbone import HFBertBackbone  # noqa: E402
-from tfbig.models.classifier import TextClassifier  # noqa: E402
+from tfbig.train.task_model import TextClassifier  # noqa: E402
 from tfbig.models.hf_bert import load_hf_bert  # noqa: E402
 
 

@@ -53,12 +53,12 @@ def test_loss_combines_terms_by_their_weights(teacher_dir, student_dir, batch):
 
 def _tfbig_twin(hf_classifier, folder, name):
     """The same classifier on tfbig's own encoder: same BERT folder, same head weights, no dropout."""
-    from tfbig.models.classifier import TextClassifier
+    from tfbig.train.task_model import TextClassifier
     from tfbig.models.encoder import BertEncoder
 
     encoder = BertEncoder.from_pretrained(folder, name="backbone", hidden_dropout_prob=0.0,
                                           attention_probs_dropout_prob=0.0)
-    twin = TextClassifier(encoder, int(hf_classifier.head.units), dropout=0.0, name=name)
+    twin = TextClassifier(encoder, int(hf_classifier.head.num_classes), dropout=0.0, name=name)
     ids = tf.ones([1, 4], tf.int32)
     twin({"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)})
     twin.head.set_weights(hf_classifier.head.get_weights())

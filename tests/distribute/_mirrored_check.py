@@ -14,7 +14,7 @@ from tfbig.data.pipeline import make_dataset
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.distribute import make_strategy
 from tfbig.models.backbone import build_backbone
-from tfbig.models.classifier import TextClassifier
+from tfbig.train.task_model import TextClassifier
 from tfbig.train.optimizers import build_optimizer
 
 TEXTS = ["the club win the game", "bank shares and market growth", "players win a game",

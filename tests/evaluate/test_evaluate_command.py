@@ -10,10 +10,10 @@ from tfbig.cli import main
 from tfbig.config import load_config, save_config
 from tfbig.data.readers import read_folder
 from tfbig.data.tokenizer import BertTextTokenizer
-from tfbig.evaluate.report import classification_report
+from tfbig.reports.classification import classification_report
 from tfbig.export.saved_model import export_saved_model
 from tfbig.testing import tiny_run_overrides, write_tiny_folder_dataset
-from tfbig.train.run import build_classifier
+from tfbig.train.build import build_classifier
 
 LABELS = ["c0", "c1", "c2"]
 
@@ -33,8 +33,8 @@ def trained(tmp_path_factory, tiny_bert_dir):
     pooled = model.backbone(x)["pooled_output"].numpy()
     centred = pooled - pooled.mean(0)
     kernel = centred.T @ np.eye(len(LABELS))[y] / centred.std()
-    model.head.kernel.assign(kernel.astype(np.float32))
-    model.head.bias.assign((-pooled.mean(0) @ kernel).astype(np.float32))
+    model.head.dense.kernel.assign(kernel.astype(np.float32))
+    model.head.dense.bias.assign((-pooled.mean(0) @ kernel).astype(np.float32))
     run_dir = cfg.run_dir
     os.makedirs(run_dir)
     save_config(cfg, os.path.join(run_dir, "config.yaml"))

@@ -25,7 +25,7 @@ def bbc_texts():
 def tiny_run(tmp_path_factory, tiny_bert_dir):
     """A run folder as `tfbig train` leaves it (config.yaml, labels.txt, final.weights) and its model."""
     from tfbig.config import ModelConfig, RunConfig, save_config
-    from tfbig.train.run import build_classifier
+    from tfbig.train.build import build_classifier
 
     root = tmp_path_factory.mktemp("serving")
     cfg = RunConfig(name="tiny", output_dir=str(root / "runs"), export_dir=str(root / "saved_models"),

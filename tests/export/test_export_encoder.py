@@ -5,7 +5,7 @@ from tfbig._keras import tf
 from tfbig.config import ModelConfig, RunConfig
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.export.saved_model import export_saved_model
-from tfbig.train.run import build_classifier
+from tfbig.train.build import build_classifier
 
 
 def test_tfbig_backbone_exports_and_reloads(tiny_bert_dir, tmp_path, tiny_texts):

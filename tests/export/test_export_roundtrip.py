@@ -8,7 +8,7 @@ from tfbig.config import ModelConfig, RunConfig
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.errors import UserError
 from tfbig.export.saved_model import export_saved_model, next_version
-from tfbig.train.run import build_classifier
+from tfbig.train.build import build_classifier
 
 
 @pytest.fixture(scope="module")

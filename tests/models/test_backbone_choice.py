@@ -6,7 +6,7 @@ from tfbig._keras import keras, tf
 from tfbig.config import RunConfig, load_config
 from tfbig.errors import UserError
 from tfbig.models.backbone import build_backbone
-from tfbig.train.run import build_classifier
+from tfbig.train.build import build_classifier
 
 
 def batch():

@@ -4,7 +4,7 @@ import numpy as np
 from tfbig._keras import keras, tf
 from tfbig.config import RunConfig
 from tfbig.data.tokenizer import BertTextTokenizer
-from tfbig.train.run import build_classifier
+from tfbig.train.build import build_classifier
 
 TEXTS = ["the club win the game", "players win a game", "bank shares and market growth",
          "the market price of shares", "sales growth for the firm", "the best players in the club",

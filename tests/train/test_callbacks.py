@@ -13,7 +13,7 @@ from tfbig.testing import tiny_run_overrides
 from tfbig.train.callbacks import NAN_AT_STEP_ENV
 from tfbig.train.fit import resume_folder
 from tfbig.train.resume import checkpointable_dropout, load_latest_weights
-from tfbig.train.run import build_classifier
+from tfbig.train.build import build_classifier
 
 STEPS, EPOCHS = 6, 2
 

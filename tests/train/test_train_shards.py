@@ -10,7 +10,10 @@ from tfbig.data.shard_reader import ShardErrors
 from tfbig.data.shard_source import ShardSplit
 from tfbig.data.shards import write_shards
 from tfbig.errors import UserError
-from tfbig.train.run import build_classifier, evaluate_split, prepare, train_run
+from tfbig.runs.train_job import train_run
+from tfbig.train.build import build_classifier
+from tfbig.train.data import load_run_data
+from tfbig.train.evaluation import evaluate_split
 
 
 @pytest.fixture
@@ -32,7 +35,7 @@ def test_presplit_shards_fit_and_evaluate(tmp_path, texts_jsonl, tiny_bert_dir):
     out = str(tmp_path / "shards")
     summary = write_shards(texts_jsonl, out, 2, val_fraction=0.2, test_fraction=0.25, progress=False)
     cfg = _cfg(tmp_path, out, tiny_bert_dir)
-    prep = prepare(cfg)
+    prep = load_run_data(cfg)
     assert isinstance(prep.splits.train, ShardSplit) and prep.splits.labels == ["market", "sports"]
     assert len(prep.splits.train) == summary["records"]["train"]
     model = build_classifier(cfg, prep.model_dir, 2)
@@ -57,7 +60,7 @@ def test_presplit_shards_train_run_end_to_end(tmp_path, texts_jsonl, tiny_bert_d
 def test_flat_shards_are_read_and_split_as_usual(tmp_path, texts_jsonl, tiny_bert_dir):
     out = str(tmp_path / "flat")
     write_shards(texts_jsonl, out, 3, progress=False)
-    prep = prepare(_cfg(tmp_path, out, tiny_bert_dir, "data.val_fraction=0.25", "data.test_fraction=0.25"))
+    prep = load_run_data(_cfg(tmp_path, out, tiny_bert_dir, "data.val_fraction=0.25", "data.test_fraction=0.25"))
     assert (len(prep.splits.train), len(prep.splits.val), len(prep.splits.test)) == (16, 8, 8)
 
 
@@ -65,7 +68,7 @@ def test_a_bad_shard_stops_with_one_line_naming_it(tmp_path, texts_jsonl, tiny_b
     out = str(tmp_path / "bad")
     write_shards(texts_jsonl, out, 1, val_fraction=0.2, test_fraction=0.2, progress=False)
     (tmp_path / "bad" / "labels.txt").write_text("market\nother\n")  # "sports" records no longer match
-    prep = prepare(_cfg(tmp_path, out, tiny_bert_dir))
+    prep = load_run_data(_cfg(tmp_path, out, tiny_bert_dir))
     ds = split_dataset(prep.splits.train, prep.splits.labels, prep.tokenizer, 4)
     with pytest.raises(UserError, match=r"part-00000-of-00001.tfrecord: record \d+ .*labels.txt: sports"):
         with ShardErrors():  # as train_run wraps fit and evaluation

@@ -11,17 +11,19 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from tfbig.commands.train import print_test_report
     from tfbig.distill.config import load_distill_config
-    from tfbig.distill.run import distill_run
-    from tfbig.evaluate.report import format_report
+    from tfbig.runs.distill_job import distill_run
 
     cfg = load_distill_config(args.config, args.set, teachers=args.teacher)
     report = distill_run(cfg)
     print(f"\nrun folder: {cfg.run_dir}")
     print(f"TensorBoard: tensorboard --logdir {cfg.run_dir}/logs")
-    print(f"\ntest set, student {cfg.name}:\n{format_report(report)}")
-    print(f"\nteacher accuracy {report['teacher_accuracy']:.4f}; the student keeps {report['kept']:.1%} "
-          f"with {report['student_params']:,} parameters against {report['teacher_params']:,}")
+    print_test_report(report, f"student {cfg.name}")
+    if "share_of_teacher_accuracy" in report:
+        print(f"\nteacher accuracy {report['teacher_accuracy']:.4f}; the student keeps "
+              f"{report['share_of_teacher_accuracy']:.1%}")
+    print(f"{report['student_params']:,} parameters against the teacher's {report['teacher_params']:,}")
     if report.get("cache_speedup_estimate"):
         print(f"teacher logits cached in {report['teacher_logits_seconds']:.1f} s; a distillation epoch is about "
               f"{report['cache_speedup_estimate']:.2f}x faster than with the teacher live")

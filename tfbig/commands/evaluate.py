@@ -18,7 +18,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from tfbig.evaluate.evaluation import evaluate_path
-    from tfbig.evaluate.report import format_report
+    from tfbig.reports.classification import format_report
 
     result = evaluate_path(args.model, args.data, out=args.out, data_format=args.format,
                            text_column=args.text_column, label_column=args.label_column, batch_size=args.batch_size)

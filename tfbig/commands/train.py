@@ -7,6 +7,17 @@ def add_config_args(parser) -> None:
                         help="override a config value, e.g. --set train.epochs=2 (repeatable)")
 
 
+def print_test_report(report: dict, name: str) -> None:
+    """The test report as the run's task formats it, and the baseline beside it."""
+    from tfbig.tasks.registry import get_task
+
+    task = get_task(report.get("task", "classification"), report.get("labels"))
+    print(f"\ntest set, {name}:\n{task.format_report(report)}")
+    base = report.get("baseline")
+    if base:
+        print(f"\n{base.get('model', 'baseline')} on the same split:\n{task.format_report(base)}")
+
+
 def register(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a classifier, evaluate it, export a SavedModel")
     add_config_args(p)
@@ -15,17 +26,12 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from tfbig.config import load_config
-    from tfbig.evaluate.report import format_report
-    from tfbig.train.run import train_run
+    from tfbig.runs.train_job import train_run
 
     cfg = load_config(args.config, args.set)
     report = train_run(cfg)
     print(f"\nrun folder: {cfg.run_dir}")
     print(f"TensorBoard: tensorboard --logdir {cfg.run_dir}/logs")
-    print(f"\ntest set, {cfg.name}:\n{format_report(report)}")
-    base = report.get("baseline_tfidf_logreg")
-    if base:
-        print(f"\nTF-IDF + logistic regression on the same split: accuracy {base['accuracy']:.4f}, "
-              f"macro-F1 {base['macro']['f1']:.4f}")
+    print_test_report(report, cfg.name)
     print(f"\nexported: {report['export']}")
     return 0

@@ -1,4 +1,6 @@
 """tf.data pipelines: tokenize once in the graph, cache, shuffle, bucket by length, pad per batch, prefetch."""
+import numpy as np
+
 from tfbig._keras import tf
 from tfbig.data.tokenizer import BertTextTokenizer, features_from_ids
 
@@ -70,45 +72,75 @@ def batch_tokenized(ds, tokenizer: BertTextTokenizer, batch_size: int, bucketing
     return ds.map(features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def _target_tensor(targets, n: int):
+    """Targets as one tensor: ints → int32 (class ids; -1 for unlabelled), floats → float32."""
+    if targets is None:
+        return tf.constant([-1] * n, tf.int32)
+    array = np.asarray(targets)
+    if array.size and array.dtype.kind == "f":
+        return tf.constant(array, tf.float32)
+    return tf.constant(array.astype(np.int32) if array.size else np.zeros(array.shape, np.int32), tf.int32)
+
+
 def make_dataset(texts, label_ids, tokenizer: BertTextTokenizer, batch_size: int, shuffle: bool = False,
                  seed: int = 0, bucketing: bool = True, static_shapes: bool = False, tokenize_batch: int = 256,
                  second_texts=None):
-    """Returns a dataset of (features dict, label id) batches.
+    """Returns a dataset of (features dict, targets) batches.
 
-    texts: list of str. label_ids: list of int, or None for unlabelled data.
+    texts: list of str. label_ids: the targets — a list/array of class ids or floats, None for unlabelled
+        data, or a tuple of arrays (e.g. labels and cached teacher outputs) whose rows follow their text.
     bucketing: bool. Group texts of similar length so a batch pads to its own longest, not max_length.
     static_shapes: bool. Every batch is (batch_size, max_length) and the remainder is dropped (TPUs).
     second_texts: list of str or None. The second text of each pair: `[CLS] a [SEP] b [SEP]`, segments 0/1.
     """
-    labels = list(label_ids) if label_ids is not None else [-1] * len(texts)
+    if isinstance(label_ids, tuple):
+        # The pipeline carries each example's index and looks its rows up after batching, so shuffling and
+        # bucketing keep every example with its own targets.
+        tables = tuple(_target_tensor(t, len(texts)) for t in label_ids)
+        ds = make_dataset(texts, list(range(len(texts))), tokenizer, batch_size, shuffle, seed, bucketing,
+                          static_shapes, tokenize_batch, second_texts)
+        return ds.map(lambda x, i: (x, tuple(tf.gather(t, i) for t in tables)),
+                      num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    n = len(texts)
+    labels = _target_tensor(label_ids, n)
     texts = tf.constant(list(texts), tf.string)
     if second_texts is None:
-        ds = tf.data.Dataset.from_tensor_slices((texts, tf.constant(labels, tf.int32)))
+        ds = tf.data.Dataset.from_tensor_slices((texts, labels))
         ds = tokenize_examples(ds, tokenizer, tokenize_batch)
     else:
-        ds = tf.data.Dataset.from_tensor_slices((texts, tf.constant(list(second_texts), tf.string),
-                                                 tf.constant(labels, tf.int32)))
+        ds = tf.data.Dataset.from_tensor_slices((texts, tf.constant(list(second_texts), tf.string), labels))
         ds = tokenize_pair_examples(ds, tokenizer, tokenize_batch)
     ds = ds.cache()  # tokenized once, for every epoch
     if shuffle:
-        ds = ds.shuffle(max(len(labels), 1), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(max(n, 1), seed=seed, reshuffle_each_iteration=True)
     return batch_tokenized(ds, tokenizer, batch_size, bucketing, static_shapes)
 
 
-def split_dataset(split, labels: list, tokenizer: BertTextTokenizer, batch_size: int, shuffle: bool = False,
+def split_dataset(split, task, tokenizer: BertTextTokenizer, batch_size: int, shuffle: bool = False,
                   seed: int = 0, bucketing: bool = True, static_shapes: bool = False, on_error: str = "raise",
-                  input_context=None, shuffle_buffer: int = 10_000):
+                  input_context=None, shuffle_buffer: int = 10_000, extra_targets=None):
     """Batches of one split: in-memory Examples (via make_dataset), or a ShardSplit streamed from its files.
 
     Shards are read, tokenized and shuffled in a bounded buffer each epoch, never cached: the data may not
-    fit in memory. labels: list of str, a class's id is its index.
+    fit in memory. task: a tfbig Task (its `encode` gives the targets), or a list of class names (a class's
+    id is its index). extra_targets: arrays or None. Rows added to each example's targets (cached teacher
+    outputs): batches then carry (labels, *extra_targets); in-memory splits only.
     """
     from tfbig.data.shard_source import ShardSplit
 
+    labels = list(task.labels) if hasattr(task, "encode") else list(task)
     if not isinstance(split, ShardSplit):
-        index = {name: i for i, name in enumerate(labels)}
-        return make_dataset(split.texts, [index[label] for label in split.labels], tokenizer, batch_size,
+        if hasattr(task, "encode"):
+            targets = task.encode(split.labels)
+        else:
+            index = {name: i for i, name in enumerate(labels)}
+            targets = [index[label] for label in split.labels]
+        if extra_targets:
+            targets = (np.asarray(targets), *extra_targets)
+        return make_dataset(split.texts, targets, tokenizer, batch_size,
                             shuffle=shuffle, seed=seed, bucketing=bucketing, static_shapes=static_shapes)
+    if extra_targets:
+        raise ValueError("extra targets (cached teacher outputs) need an in-memory split")
     from tfbig.data.shard_reader import read_shards
 
     ds = read_shards(split.files, labels, on_error=on_error, shuffle=shuffle, seed=seed, input_context=input_context)

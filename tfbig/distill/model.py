@@ -1,7 +1,8 @@
 """DistillationModel: a frozen teacher (or several) trains a student classifier with compile/fit."""
 from tfbig._keras import keras, tf
 from tfbig.distill import losses
-from tfbig.distribute.losses import average_loss
+from tfbig.distribute.losses import weighted_average_loss
+from tfbig.train.objective_model import ObjectiveModel
 
 
 def default_layer_map(teacher_layers: int, student_layers: int) -> list:
@@ -14,24 +15,25 @@ def _dummy_features(length: int = 4) -> dict:
     return {"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)}
 
 
-class DistillationModel(keras.Model):
-    """Trains `student` on α·CE(labels) + (1−α)·T²·KL(teacher soft targets ‖ student) [+ intermediate terms].
+class DistillationModel(ObjectiveModel):
+    """Trains `student` on α·task loss(labels) + (1−α)·soft loss(teachers) [+ intermediate terms].
 
-    teacher: keras model or list of them. Returns logits; for the hidden/attention terms a TextClassifier
-        (its `forward` exposes "hidden_states"/"attentions"). Runs outside the tape with training=False and is
-        frozen (trainable=False); its weights never change.
-    student: TextClassifier. The only model that learns (with the hidden-state projections this model owns).
+    teacher: TaskModel or list of them. Run with training=False and frozen (trainable=False): their
+        variables are never watched by the tape and never change.
+    student: TaskModel. The only model that learns (with the hidden-state projections this model owns);
+        its task decides the hard loss, the soft loss (`Task.soft_targets`/`distill_loss`) and the metrics.
     temperature: float. T of the softened distributions.
-    alpha: float. Weight of the hard-label cross-entropy; 1 − α weights the soft term.
+    alpha: float. Weight of the hard-label loss; 1 − α weights the soft term.
     teacher_weights: list of float or None. Weights of the teachers' soft targets (normalised); None: equal.
     hidden_weight: float. Weight of the hidden-state MSE (student states through a learned Dense projection).
     attention_weight: float. Weight of the attention-distribution KL.
     layer_map: list of (teacher_layer, student_layer) or None. Which layers the intermediate terms pair;
         0 is the embedding output (hidden term only), i ≥ 1 the i-th transformer layer. Both intermediate terms
         use the first teacher. None: `default_layer_map`.
+    accumulation_steps: int. Micro-batches per optimizer step.
 
-    Batches are (features, labels) — the teachers run live — or (features, (labels, teacher_logits)) with
-    logits cached beforehand (tfbig.distill.cache), (B, C) for one teacher or (B, K, C) for K.
+    Batches are (features, labels) — the teachers run live — or (features, (labels, teacher_outputs)) with
+    outputs cached beforehand (tfbig.distill.cache), (B, C) for one teacher or (B, K, C) for K.
     `evaluate`/`predict` use the student alone; export `model.student`.
 
     >>> model = DistillationModel(teacher, student, temperature=2.0, alpha=0.5)
@@ -39,8 +41,9 @@ class DistillationModel(keras.Model):
     """
 
     def __init__(self, teacher, student, temperature: float = 2.0, alpha: float = 0.5, teacher_weights=None,
-                 hidden_weight: float = 0.0, attention_weight: float = 0.0, layer_map=None, **kwargs):
-        super().__init__(**kwargs)
+                 hidden_weight: float = 0.0, attention_weight: float = 0.0, layer_map=None,
+                 accumulation_steps: int = 1, **kwargs):
+        super().__init__(accumulation_steps=accumulation_steps, **kwargs)
         teachers = list(teacher) if isinstance(teacher, (list, tuple)) else [teacher]
         if not teachers:
             raise ValueError("DistillationModel needs at least one teacher")
@@ -55,6 +58,7 @@ class DistillationModel(keras.Model):
             t.trainable = False
         self.teachers = teachers
         self.student = student
+        self.task = student.task
         self.temperature = float(temperature)
         self.alpha = float(alpha)
         self.teacher_weights = [w / sum(weights) for w in weights]
@@ -64,16 +68,16 @@ class DistillationModel(keras.Model):
         if self.hidden_weight or self.attention_weight:
             self._setup_intermediate(layer_map)
         self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("loss", "ce", "kd", "hidden_mse", "attention_kl")}
-        self.accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+                         for name in ("loss", self.task.loss_name, "kd", "hidden_mse", "attention_kl")}
+        self.task_metrics = self.task.metrics()
 
     def _setup_intermediate(self, layer_map):
         """Reads both models' depth and width from one dummy forward pass; creates the projections."""
         for m, role in ((self.teachers[0], "teacher"), (self.student, "student")):
-            if not hasattr(m, "forward"):
-                raise TypeError(f"the hidden/attention terms need a {role} with forward(); got {type(m).__name__}")
-        t = self.teachers[0].forward(_dummy_features(), output_hidden_states=True)["hidden_states"]
-        s = self.student.forward(_dummy_features(), output_hidden_states=True)["hidden_states"]
+            if not hasattr(m, "call_with_states"):
+                raise TypeError(f"the hidden/attention terms need a {role} TaskModel; got {type(m).__name__}")
+        t = self.teachers[0].call_with_states(_dummy_features(), output_hidden_states=True)["hidden_states"]
+        s = self.student.call_with_states(_dummy_features(), output_hidden_states=True)["hidden_states"]
         lt, ls = len(t) - 1, len(s) - 1
         pairs = default_layer_map(lt, ls) if not layer_map else [(int(a), int(b)) for a, b in layer_map]
         for a, b in pairs:
@@ -94,47 +98,52 @@ class DistillationModel(keras.Model):
 
     @property
     def metrics(self):
-        return list(self.trackers.values()) + [self.accuracy]
+        return list(self.trackers.values()) + self.task_metrics
 
     def learned_variables(self):
         """What the optimizer updates: the student and the projections, never a teacher."""
         return self.student.trainable_variables + [v for p in self.projections for v in p.trainable_variables]
 
     @staticmethod
-    def unpack(data):
-        """(x, y) or (x, (y, teacher_logits)) -> x, y, teacher_logits or None."""
-        x, target = data[0], data[1]
-        if isinstance(target, (tuple, list)):
-            return x, target[0], target[1]
-        return x, target, None
+    def unpack(y):
+        """labels or (labels, cached teacher outputs) -> labels, cached or None."""
+        if isinstance(y, (tuple, list)):
+            return y[0], y[1]
+        return y, None
 
-    def teacher_outputs(self, x, cached_logits=None) -> dict:
-        """Soft-target log-probabilities (B, C) and, when the intermediate terms ask, the first teacher's states."""
-        out, logits = {}, []
+    def loss_weights(self, y):
+        return self.task.loss_weights(self.unpack(y)[0])
+
+    def teacher_outputs(self, x, cached=None) -> dict:
+        """The soft targets and, when the intermediate terms ask, the first teacher's states."""
+        out, outputs = {}, []
         if self.hidden_weight or self.attention_weight:
-            first = self.teachers[0].forward(x, training=False, output_hidden_states=bool(self.hidden_weight),
-                                             output_attentions=bool(self.attention_weight))
+            first = self.teachers[0].call_with_states(x, training=False, output_hidden_states=bool(self.hidden_weight),
+                                                      output_attentions=bool(self.attention_weight))
             out.update({k: first[k] for k in ("hidden_states", "attentions") if k in first})
-            logits = [first["logits"]]
-        if cached_logits is not None:
-            cached = tf.cast(cached_logits, tf.float32)
-            logits = tf.unstack(cached[:, None, :] if cached.shape.rank == 2 else cached, axis=1)
-            if len(logits) != len(self.teachers):
-                raise ValueError(f"cached logits hold {len(logits)} teachers; the model has {len(self.teachers)}")
+            outputs = [first["outputs"]]
+        if cached is not None:
+            cached = tf.cast(cached, tf.float32)
+            outputs = tf.unstack(cached[:, None] if cached.shape.rank == 2 else cached, axis=1)
+            if len(outputs) != len(self.teachers):
+                raise ValueError(f"cached outputs hold {len(outputs)} teachers; the model has {len(self.teachers)}")
         else:
-            logits += [t(x, training=False) for t in self.teachers[len(logits):]]
-        out["log_probs"] = losses.soft_targets(logits, self.teacher_weights, self.temperature)
+            outputs += [t(x, training=False) for t in self.teachers[len(outputs):]]
+        out["targets"] = self.task.soft_targets(outputs, self.teacher_weights, self.temperature)
         return tf.nest.map_structure(tf.stop_gradient, out)
 
-    def compute_terms(self, x, y, teacher_out: dict, training: bool) -> dict:
+    def compute_objective(self, x, y, training: bool) -> dict:
         """Per-example terms (B,) and "loss", the scalar this replica differentiates."""
+        labels, cached = self.unpack(y)
+        teacher_out = self.teacher_outputs(x, cached)  # teachers are frozen: nothing of theirs is watched
         kw = {"output_hidden_states": bool(self.hidden_weight), "output_attentions": bool(self.attention_weight)}
-        s = self.student.forward(x, training=training, **kw) if any(kw.values()) else \
-            {"logits": self.student(x, training=training)}
-        terms = {"logits": s["logits"],
-                 "ce": keras.losses.sparse_categorical_crossentropy(y, s["logits"], from_logits=True),
-                 "kd": losses.kd_per_example(s["logits"], teacher_out["log_probs"], self.temperature)}
-        per_example = self.alpha * terms["ce"] + (1.0 - self.alpha) * terms["kd"]
+        s = self.student.call_with_states(x, training=training, **kw) if any(kw.values()) else \
+            {"outputs": self.student(x, training=training)}
+        hard = self.task.loss(labels, s["outputs"])
+        kd = self.task.distill_loss(s["outputs"], teacher_out["targets"], self.temperature)
+        terms = {"outputs": s["outputs"], self.task.loss_name: hard, "kd": kd,
+                 "weights": self.task.loss_weights(labels)}
+        per_example = self.alpha * hard + (1.0 - self.alpha) * kd
         mask = x["attention_mask"]
         if self.hidden_weight:
             mse = [losses.hidden_mse_per_example(p(s["hidden_states"][b]), teacher_out["hidden_states"][a], mask)
@@ -149,43 +158,32 @@ class DistillationModel(keras.Model):
             terms["attention_kl"] = tf.add_n(kl) / len(kl)
             per_example += self.attention_weight * terms["attention_kl"]
         penalty = tf.add_n(self.student.penalty_terms()) if hasattr(self.student, "penalty_terms") else 0.0
-        terms["penalty"] = penalty
+        terms["penalty"] = tf.convert_to_tensor(penalty, tf.float32)
         terms["per_example"] = per_example
         # Global-batch mean and per-replica penalty share: summing replicas' gradients gives one device's.
-        terms["loss"] = average_loss(per_example) + tf.nn.scale_regularization_loss(penalty)
+        terms["loss"] = weighted_average_loss(per_example, terms["weights"]) + \
+            tf.nn.scale_regularization_loss(terms["penalty"])
         return terms
 
-    def train_step(self, data):
-        x, y, cached = self.unpack(data)
-        teacher_out = self.teacher_outputs(x, cached)  # outside the tape: no gradient reaches a teacher
-        with tf.GradientTape() as tape:
-            terms = self.compute_terms(x, y, teacher_out, training=True)
-            loss = terms["loss"]
-            scaled = self.optimizer.get_scaled_loss(loss) if hasattr(self.optimizer, "get_scaled_loss") else loss
-        variables = self.learned_variables()
-        grads = tape.gradient(scaled, variables)
-        if hasattr(self.optimizer, "get_unscaled_gradients"):
-            grads = self.optimizer.get_unscaled_gradients(grads)
-        self.optimizer.apply_gradients(zip(grads, variables))
-        return self._update_metrics(y, terms)
-
     def test_step(self, data):
-        """Scores the student alone on the labels: loss = ce (+ penalty), accuracy."""
-        x, y, _ = self.unpack(data)
-        logits = self.student(x, training=False)
-        ce = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
-        n = tf.cast(tf.shape(ce)[0], tf.float32)
-        self.trackers["ce"].update_state(tf.reduce_mean(ce), sample_weight=n)
-        self.trackers["loss"].update_state(tf.reduce_mean(ce), sample_weight=n)
-        self.accuracy.update_state(y, logits)
-        return {"loss": self.trackers["loss"].result(), "ce": self.trackers["ce"].result(),
-                "accuracy": self.accuracy.result()}
+        """Scores the student alone on the labels: loss = the task loss, and the task's metrics."""
+        x, (labels, _) = data[0], self.unpack(data[1])
+        outputs = self.student(x, training=False)
+        hard = self.task.loss(labels, outputs)
+        n = tf.cast(tf.shape(hard)[0], tf.float32)
+        self.trackers[self.task.loss_name].update_state(tf.reduce_mean(hard), sample_weight=n)
+        self.trackers["loss"].update_state(tf.reduce_mean(hard), sample_weight=n)
+        self.task.update_metrics(self.task_metrics, labels, outputs)
+        return {m.name: m.result() for m in [self.trackers["loss"], self.trackers[self.task.loss_name]]
+                + self.task_metrics}
 
-    def _update_metrics(self, y, terms):
-        n = tf.cast(tf.shape(terms["ce"])[0], tf.float32)
+    def update_metrics(self, y, terms):
+        labels, _ = self.unpack(y)
+        n = tf.cast(tf.shape(terms["per_example"])[0], tf.float32)
         self.trackers["loss"].update_state(tf.reduce_mean(terms["per_example"]) + terms["penalty"], sample_weight=n)
-        for name in ("ce", "kd", "hidden_mse", "attention_kl"):
+        for name in (self.task.loss_name, "kd", "hidden_mse", "attention_kl"):
             if name in terms:
                 self.trackers[name].update_state(tf.reduce_mean(terms[name]), sample_weight=n)
-        self.accuracy.update_state(y, terms["logits"])
-        return {m.name: m.result() for m in self.metrics if m.name in terms or m.name in ("loss", "accuracy")}
+        self.task.update_metrics(self.task_metrics, labels, terms["outputs"])
+        shown = [m for m in self.trackers.values() if m.name in terms or m.name == "loss"] + self.task_metrics
+        return {m.name: m.result() for m in shown}

@@ -3,7 +3,7 @@ import logging
 
 from tfbig._keras import tf
 from tfbig.errors import UserError
-from tfbig.models.classifier import DEFAULT_PENALTY_EXCLUDE, TextClassifier
+from tfbig.train.task_model import DEFAULT_PENALTY_EXCLUDE, TaskModel
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,14 @@ def _scratch_backbone(backbone: str, preset: str, teacher, backbone_dropout: flo
     return HFBertBackbone(random_hf_bert(config), name="backbone")
 
 
-def build_student(teacher, num_classes: int, init: str = "teacher", num_layers: int = 2, teacher_layers=None,
+def build_student(teacher, task, init: str = "teacher", num_layers: int = 2, teacher_layers=None,
                   preset: str = "mini", backbone: str = "hf", dropout: float = 0.1, backbone_dropout: float = -1.0,
-                  l2: float = 0.0, l1: float = 0.0, penalty_exclude=DEFAULT_PENALTY_EXCLUDE) -> TextClassifier:
-    """Returns a built TextClassifier student.
+                  l2: float = 0.0, l1: float = 0.0, penalty_exclude=DEFAULT_PENALTY_EXCLUDE,
+                  accumulation_steps: int = 1) -> TaskModel:
+    """Returns a built TaskModel student.
 
+    task: tfbig Task (the teacher's), or a number of classes (a classification task named like the teacher's
+        labels when their count matches).
     init: str. "teacher": the teacher's embeddings, pooler, head and `num_layers` of its layers (every k-th,
         or `teacher_layers`, 0-based); "scratch": the named `preset` with random weights.
     backbone_dropout: float. <0 keeps the teacher's dropout rates.
@@ -116,8 +119,13 @@ def build_student(teacher, num_classes: int, init: str = "teacher", num_layers: 
         encoder = _scratch_backbone(backbone, preset, teacher, backbone_dropout)
     else:
         raise UserError(f"student init '{init}' is not one of teacher, scratch")
-    student = TextClassifier(encoder, num_classes, dropout=dropout, l2=l2, l1=l1, penalty_exclude=penalty_exclude,
-                             name="student")
+    if isinstance(task, int):
+        from tfbig.tasks.registry import get_task
+
+        names = list(getattr(getattr(teacher, "task", None), "labels", None) or [])
+        task = get_task("classification", names if len(names) == task else [str(i) for i in range(task)])
+    student = TaskModel(encoder, task, dropout=dropout, l2=l2, l1=l1, penalty_exclude=penalty_exclude,
+                        accumulation_steps=accumulation_steps, name="student")
     ids = tf.ones([1, 8], tf.int32)
     student({"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)})
     if init == "teacher" and getattr(teacher, "head", None) is not None:

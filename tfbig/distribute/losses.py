@@ -17,3 +17,18 @@ def average_loss(per_example_loss):
     """Σ loss on this replica ÷ the global batch size: the replicas' gradients sum to the global mean's."""
     per_example_loss = tf.cast(per_example_loss, tf.float32)
     return tf.math.divide_no_nan(tf.reduce_sum(per_example_loss), global_batch_size(per_example_loss))
+
+
+def weighted_average_loss(values, weights):
+    """Σ values·weights on this replica ÷ Σ weights over the global batch.
+
+    values, weights: tensors of one shape, (B,) per example or (B, T) per token (weights 0 mask a position).
+    A replica holding fewer labelled positions weighs exactly its share, as on one device.
+    """
+    values = tf.cast(values, tf.float32)
+    weights = tf.cast(weights, tf.float32)
+    total = tf.reduce_sum(weights)
+    ctx = tf.distribute.get_replica_context()
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, total)
+    return tf.math.divide_no_nan(tf.reduce_sum(values * weights), total)

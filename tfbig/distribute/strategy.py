@@ -20,7 +20,7 @@ from tfbig._keras import tf
 from tfbig.distribute.cluster import is_chief, num_workers, worker_dir
 from tfbig.distribute.tpu import connect_tpu, tpu_hinted
 from tfbig.errors import UserError
-from tfbig.train.precision import resolve_precision
+from tfbig.distribute.precision import resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def build_strategy(kind: str, resolver=None) -> tf.distribute.Strategy:
 def adapt_config(cfg, kind: str) -> None:
     """Adapts `cfg` in place to the strategy `kind`.
 
-    `train.precision: auto` becomes the policy this hardware runs fastest (tfbig.train.precision).
+    `train.precision: auto` becomes the policy this hardware runs fastest (tfbig.distribute.precision).
     TPU: `data.static_shapes` is switched on (XLA compiles one program per input shape). Backups go to
     `runtime.backup_dir` (default <run_dir>/backup, shared by all workers). On a multi-worker cluster only
     the chief writes the run and export folders; other workers write below `.workers/` in them.

@@ -5,10 +5,10 @@ import os
 import numpy as np
 
 from tfbig.errors import UserError
-from tfbig.evaluate.markdown import report_markdown
-from tfbig.evaluate.plots import confusion_matrix_png, per_class_png
+from tfbig.reports.markdown import report_markdown
+from tfbig.reports.plots import confusion_matrix_png, per_class_png
 from tfbig.evaluate.predictor import load_predictor
-from tfbig.evaluate.report import classification_report
+from tfbig.reports.classification import classification_report
 from tfbig.io_utils import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,10 @@ def read_labelled(data: str, data_format: str = "auto", text_column: str = "text
 
 def run_test_split(run_dir: str):
     """The test split of a run folder, re-made from its config (same data, fractions and seed)."""
-    from tfbig.config import load_config
-    from tfbig.train.run import prepare
+    from tfbig.runs.folder import RunFolder
+    from tfbig.train.data import load_run_data
 
-    splits = prepare(load_config(os.path.join(run_dir, "config.yaml"))).splits
+    splits = load_run_data(RunFolder(run_dir).read_config()).splits
     return splits.test.texts, splits.test.labels
 
 

@@ -42,26 +42,21 @@ def saved_model_dir(path: str) -> str | None:
 
 
 def load_run(run_dir: str, batch_size: int | None = None) -> Predictor:
-    """Rebuilds the run's classifier from its config.yaml and loads final.weights."""
-    from tfbig.config import load_config
+    """Rebuilds the run's model (a trained or a distilled run) from its folder and loads final.weights."""
+    from tfbig.runs.folder import RunFolder
+    from tfbig.train.evaluation import predict_outputs
+    from tfbig.train.data import model_folder
     from tfbig.data.tokenizer import BertTextTokenizer
-    from tfbig.models.folder import default_model_dir
-    from tfbig.train.run import build_classifier, predict_logits
 
-    weights = os.path.join(run_dir, "final.weights")
-    if not os.path.isfile(weights + ".index"):
-        raise UserError(f"{run_dir} has no final.weights: the run has not finished (rerun its train command "
-                        "to resume it)")
-    cfg = load_config(os.path.join(run_dir, "config.yaml"))
-    labels = _read_labels(os.path.join(run_dir, "labels.txt"))
-    model_dir = cfg.model.model_dir or default_model_dir()
-    tokenizer = BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length)
-    model = build_classifier(cfg, model_dir, len(labels))
-    model.load_weights(weights).expect_partial()  # the optimizer state is not needed
+    folder = RunFolder(run_dir)
+    folder.require_finished()
+    cfg, labels = folder.read_config(), folder.read_labels()
+    model = folder.load_model()
+    tokenizer = BertTextTokenizer.from_model_dir(model_folder(cfg), cfg.data.max_length)
     size = batch_size or cfg.data.batch_size
 
     def probabilities(texts):
-        logits = predict_logits(model, list(texts), tokenizer, size)
+        logits = predict_outputs(model, list(texts), tokenizer, size)
         return _softmax(logits.reshape(len(texts), len(labels)))
 
     return Predictor("run", run_dir, labels, probabilities)

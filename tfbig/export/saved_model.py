@@ -15,22 +15,25 @@ WARMUP_TEXTS = ("Shares rose after the company reported strong sales growth.",
 
 
 class ServingModule(tf.Module):
-    """What a server calls: raw text in, probabilities and class names out; or token ids in.
+    """What a server calls: raw text in, the task's outputs (probabilities and class names, ...) out; or
+    token ids in.
 
-    model: keras model. Takes the features dict, returns (B, num_classes) logits.
+    model: keras model. Takes the features dict, returns the task's outputs (logits for classification).
     tokenizer: BertTextTokenizer or CoreBertTokenizer. (B,) strings -> features dict.
-    labels: list of str. Class names, in label id order.
+    task: tfbig Task, or a list of class names (classification). Turns outputs into named tensors.
     asset_files: dict of {name: path}. Files kept in the SavedModel's assets/ (labels, config, vocabulary).
     """
 
-    def __init__(self, model, tokenizer, labels: list, asset_files: dict | None = None):
+    def __init__(self, model, tokenizer, task, asset_files: dict | None = None):
+        from tfbig.tasks.registry import as_task
+
         super().__init__(name="tfbig_serving")
         # The model's variables are tracked, the Keras model is not: Keras would otherwise trace and save
         # every layer's call for revival (slow to export and load), which a server never uses.
         self.model_variables = list(model.variables)
         self._model = lambda features: model(features, training=False)
         self.tokenizer = tokenizer
-        self.labels = tf.constant(list(labels))
+        self._task = as_task(task)
         self.asset_files = {name: tf.saved_model.Asset(path) for name, path in (asset_files or {}).items()}
 
     def _outputs(self, features):
@@ -38,10 +41,8 @@ class ServingModule(tf.Module):
         # (1, 1) with masked positions, then keep the first B rows.
         b, t = tf.shape(features["input_ids"])[0], tf.shape(features["input_ids"])[1]
         padding = [[0, tf.maximum(1 - b, 0)], [0, tf.maximum(1 - t, 0)]]
-        logits = self._model({k: tf.pad(v, padding) for k, v in features.items()})[:b]
-        probs = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
-        label_id = tf.argmax(probs, axis=-1, output_type=tf.int32)
-        return {"probabilities": probs, "label_id": label_id, "label": tf.gather(self.labels, label_id)}
+        outputs = self._model({k: tf.pad(v, padding) for k, v in features.items()})[:b]
+        return self._task.serving_outputs(outputs)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def serve_text(self, text):
@@ -67,11 +68,11 @@ def tokenizer_kind(tokenizer) -> str:
     return "core" if hasattr(tokenizer, "vocab_asset") else "fast"
 
 
-def _write_assets(folder: str, tokenizer, labels: list, assets: dict) -> dict:
+def _write_assets(folder: str, tokenizer, task, assets: dict) -> dict:
     """Writes the asset files to `folder`; returns {name: path} for ServingModule."""
-    files = {"labels.txt": "\n".join(labels) + "\n",
-             "tfbig_export.json": json.dumps({"tokenizer": tokenizer_kind(tokenizer), "labels": list(labels),
-                                              "max_length": tokenizer.max_length}, indent=2) + "\n"}
+    labels = list(task.labels or [])
+    metadata = {"tokenizer": tokenizer_kind(tokenizer), **task.export_metadata(), "max_length": tokenizer.max_length}
+    files = {"labels.txt": "\n".join(labels) + "\n", "tfbig_export.json": json.dumps(metadata, indent=2) + "\n"}
     if tokenizer_kind(tokenizer) == "fast":  # the core tokenizer tracks its own vocabulary asset
         files["vocab.txt"] = "\n".join(tokenizer.vocab) + "\n"
     files.update(assets)
@@ -83,17 +84,21 @@ def _write_assets(folder: str, tokenizer, labels: list, assets: dict) -> dict:
     return paths
 
 
-def export_saved_model(model, tokenizer, labels: list, root: str, version: int | None = None,
+def export_saved_model(model, tokenizer, task, root: str, version: int | None = None,
                        assets: dict | None = None, warmup_texts=WARMUP_TEXTS) -> str:
     """Writes `root/<version>/` atomically and returns its path; an existing version is never overwritten.
 
+    task: the run's Task (its `serving_outputs` name the signature's outputs), or a list of class names.
     assets: dict of {file name: text} kept in the SavedModel's assets/ (e.g. the run's config.yaml), beside
     labels.txt, vocab.txt and tfbig_export.json. warmup_texts: texts of the requests written to
     assets.extra/tf_serving_warmup_requests.
     """
     from tfbig.export.warmup import write_warmup_requests
+    from tfbig.tasks.registry import as_task
 
-    if not labels:
+    task = as_task(task)
+    labels = list(task.labels or [])
+    if task.name == "classification" and not labels:
         raise UserError("export: no class names")
     version = next_version(root) if version is None else int(version)
     if version < 1:
@@ -106,7 +111,7 @@ def export_saved_model(model, tokenizer, labels: list, root: str, version: int |
     tmp = tempfile.mkdtemp(dir=root, prefix=f".tmp-{version}-")
     try:
         with tempfile.TemporaryDirectory() as staging:
-            module = ServingModule(model, tokenizer, labels, _write_assets(staging, tokenizer, labels, assets or {}))
+            module = ServingModule(model, tokenizer, task, _write_assets(staging, tokenizer, task, assets or {}))
             signatures = {"serving_default": module.serve_text, "predict_ids": module.predict_ids}
             tf.saved_model.save(module, tmp, signatures=signatures)
         extra = os.path.join(tmp, "assets.extra")  # copies for clients that read files beside the model

@@ -27,35 +27,51 @@ def _summed_over_replicas(values):
 
 
 def accumulated_gradients(model, x, y, steps: int):
-    """Returns (gradients, logits, per-example CE) of `model.compute_objective` over `steps` micro-batches.
+    """Returns (gradients, objective) of `model.compute_objective` over `steps` micro-batches.
 
-    model: a model with `compute_objective(x, y, training)` returning (loss, logits, per_example, ...)
-        and an optimizer (mixed-precision loss scaling is applied per micro-batch and undone on the sum).
-    x: dict of (B, T) tensors. y: (B,) labels. steps: int ≥ 1. Micro-batches hold ⌈B/steps⌉ examples;
-        the last ones may be smaller or empty (an empty one contributes nothing).
+    model: an ObjectiveModel (`compute_objective(x, y, training)` → dict with "loss", `loss_weights(y)`,
+        `learned_variables()`) with an optimizer (mixed-precision loss scaling is applied per micro-batch
+        and undone on the sum).
+    x: dict of (B, T) tensors. y: (B, ...) targets (or a tuple of them). steps: int ≥ 1. Micro-batches hold
+        ⌈B/steps⌉ examples; the last ones may be smaller or empty (an empty one contributes nothing).
+    The returned objective concatenates the micro-batches' per-example entries (what metrics read) and
+    sums the scalars' shares.
     """
     optimizer = model.optimizer
-    variables = model.trainable_variables
-    n = tf.shape(y)[0]
+    variables = model.learned_variables()
+    n = tf.shape(x["input_ids"])[0]
     size = (n + steps - 1) // steps
     bounds = [(tf.minimum(i * size, n), tf.minimum((i + 1) * size, n)) for i in range(steps)]
-    local = tf.stack([tf.cast(stop - start, tf.float32) for start, stop in bounds])  # (steps,)
+
+    # A micro-batch's share is its part of the global batch's loss weight (examples, or labelled tokens).
+    local = tf.stack([tf.reduce_sum(model.loss_weights(tf.nest.map_structure(lambda t: t[a:b], y)))
+                      for a, b in bounds])  # (steps,)
     shares = _summed_over_replicas(local)
-    shares = shares / tf.reduce_sum(shares)
-    grads, logits_parts, per_example_parts = None, [], []
+    shares = tf.math.divide_no_nan(shares, tf.reduce_sum(shares))
+    grads, parts = None, []
     for i, (start, stop) in enumerate(bounds):
         with tf.control_dependencies(grads or []):  # micro-batch i starts after i-1's backward pass
             x_i = tf.nest.map_structure(lambda t: tf.identity(t[start:stop]), x)
-            y_i = tf.identity(y[start:stop])
+            y_i = tf.nest.map_structure(lambda t: tf.identity(t[start:stop]), y)
         with tf.GradientTape() as tape:
-            loss, logits, per_example = model.compute_objective(x_i, y_i, training=True)[:3]
-            loss = tf.where(local[i] > 0, loss * shares[i], 0.0)
+            objective = model.compute_objective(x_i, y_i, training=True)
+            loss = tf.where(local[i] > 0, objective["loss"] * shares[i], 0.0)
             if hasattr(optimizer, "get_scaled_loss"):
                 loss = optimizer.get_scaled_loss(loss)
         new = [_dense(g, v) for g, v in zip(tape.gradient(loss, variables), variables)]
         grads = new if grads is None else [a + b for a, b in zip(grads, new)]
-        logits_parts.append(tf.cast(logits, tf.float32))
-        per_example_parts.append(tf.cast(per_example, tf.float32))
+        parts.append(objective)
     if hasattr(optimizer, "get_unscaled_gradients"):
         grads = optimizer.get_unscaled_gradients(grads)
-    return grads, tf.concat(logits_parts, 0), tf.concat(per_example_parts, 0)
+    return grads, _joined(parts)
+
+
+def _joined(parts: list) -> dict:
+    """One objective dict from the micro-batches': batch-shaped entries concatenated, scalars from the last
+    (the penalty terms, which depend on the weights only). "loss" is left out: the gradients carry it."""
+    out = {}
+    for key, last in parts[-1].items():
+        if key == "loss":
+            continue
+        out[key] = tf.concat([p[key] for p in parts], 0) if last.shape.rank else last
+    return out

@@ -11,8 +11,6 @@ import shutil
 import signal
 import time
 
-import numpy as np
-
 from tfbig._keras import keras, tf
 from tfbig.config import to_dict
 from tfbig.errors import TrainingDiverged
@@ -124,11 +122,11 @@ class StepScalars(keras.callbacks.Callback):
 
 
 class RunSummaries(keras.callbacks.Callback):
-    """The resolved config as text once, and a confusion-matrix image after each validation."""
+    """The resolved config as text once, and the task's images (a confusion matrix) after each validation."""
 
-    def __init__(self, cfg, logdir: str, labels: list):
+    def __init__(self, cfg, logdir: str, task):
         super().__init__()
-        self.cfg, self.logdir, self.labels = cfg, logdir, list(labels)
+        self.cfg, self.logdir, self.task = cfg, logdir, task
         self.writer = None
 
     def on_train_begin(self, logs=None):
@@ -140,19 +138,13 @@ class RunSummaries(keras.callbacks.Callback):
             tf.summary.text("config", "```\n" + text + "```")  # markdown code block keeps the layout
 
     def on_epoch_end(self, epoch, logs=None):
-        from tfbig.evaluate.metrics import MacroF1
-        from tfbig.evaluate.plots import confusion_matrix_png
-
         if not any(k.startswith("val_") for k in logs or {}):
             return
         # After fit's validation pass the model's metrics hold the validation counts.
-        found = [m for m in self.model.metrics if isinstance(m, MacroF1)]
-        if not found:
-            return
-        matrix = found[0].matrix.numpy().astype(np.int64)
-        png = confusion_matrix_png(matrix, self.labels, f"validation, epoch {epoch + 1}")
+        images = self.task.validation_images(self.model)
         with self.writer.as_default(step=epoch):
-            tf.summary.image("validation_confusion_matrix", tf.image.decode_png(png, channels=3)[tf.newaxis])
+            for name, png in images.items():
+                tf.summary.image(name, tf.image.decode_png(png, channels=3)[tf.newaxis])
         self.writer.flush()
 
 
@@ -241,7 +233,7 @@ class ResumeCheckpoint(keras.callbacks.Callback):
             cb.after_checkpoint()
 
 
-def make_callbacks(cfg, run_dir: str, store, steps_per_epoch: int, labels: list, has_validation: bool,
+def make_callbacks(cfg, run_dir: str, store, steps_per_epoch: int, task, has_validation: bool,
                    state: dict | None = None, fingerprint: dict | None = None) -> list:
     """The callbacks of `train_run`, in order. `state`: what `store.restore()` returned, or None;
     `fingerprint`: settings saved with each checkpoint that a resumed run must share."""
@@ -257,7 +249,7 @@ def make_callbacks(cfg, run_dir: str, store, steps_per_epoch: int, labels: list,
         NanGuard(clock, store),
         keras.callbacks.TensorBoard(logs, write_graph=False, profile_batch=0),
         StepScalars(clock, os.path.join(logs, "steps")),
-        RunSummaries(cfg, os.path.join(logs, "run"), labels),
+        RunSummaries(cfg, os.path.join(logs, "run"), task),
     ]
     stateful = {}
     if has_validation:
@@ -275,14 +267,12 @@ def remove_checkpoints(folder: str) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def write_test_summaries(run_dir: str, report: dict, step: int) -> None:
-    """The test split's accuracy, macro-F1 and confusion-matrix image, to `logs/test` at `step` (epochs run)."""
-    from tfbig.evaluate.plots import confusion_matrix_png
-
+def write_test_summaries(run_dir: str, report: dict, step: int, task) -> None:
+    """The test split's scalars and images (as the task names them) to `logs/test` at `step` (epochs run)."""
     writer = tf.summary.create_file_writer(os.path.join(run_dir, "logs", "test"))
-    png = confusion_matrix_png(report["confusion_matrix"], report["labels"], "test split")
     with writer.as_default(step=step):
-        tf.summary.scalar("accuracy", report["accuracy"])
-        tf.summary.scalar("macro_f1", report["macro"]["f1"])
-        tf.summary.image("test_confusion_matrix", tf.image.decode_png(png, channels=3)[tf.newaxis])
+        for name, value in task.summary_scalars(report).items():
+            tf.summary.scalar(name, value)
+        for name, png in task.report_images(report).items():
+            tf.summary.image(name, tf.image.decode_png(png, channels=3)[tf.newaxis])
     writer.close()

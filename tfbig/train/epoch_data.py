@@ -30,22 +30,30 @@ class EpochData:
         self._init(split, labels, tokenizer, batch_size, seed, bucketing, static_shapes, "raise")
 
     @classmethod
-    def from_split(cls, split, labels: list, tokenizer, batch_size: int, seed: int = 0, bucketing: bool = True,
-                   static_shapes: bool = False, on_error: str = "raise"):
-        """From a split as `prepare` gives it: in-memory Examples or shards (labels: the class names)."""
+    def from_split(cls, split, task, tokenizer, batch_size: int, seed: int = 0, bucketing: bool = True,
+                   static_shapes: bool = False, on_error: str = "raise", extra_targets=None):
+        """From a split as `load_run_data` gives it: in-memory Examples or shards.
+
+        task: a Task (its `encode` gives the targets) or the class names.
+        extra_targets: tuple of arrays or None. Rows carried with each example's targets (cached teacher
+            outputs): batches are then (features, (targets, *extra_targets)).
+        """
         self = cls.__new__(cls)
-        self._init(split, labels, tokenizer, batch_size, seed, bucketing, static_shapes, on_error)
+        self._init(split, task, tokenizer, batch_size, seed, bucketing, static_shapes, on_error, extra_targets)
         return self
 
-    def _init(self, split, labels, tokenizer, batch_size, seed, bucketing, static_shapes, on_error):
-        self.split, self.labels = split, list(labels)
+    def _init(self, split, task, tokenizer, batch_size, seed, bucketing, static_shapes, on_error,
+              extra_targets=None):
+        self.split, self.task = split, task
         self.tokenizer, self.batch_size, self.seed = tokenizer, int(batch_size), int(seed)
         self.bucketing, self.static_shapes, self.on_error = bucketing, static_shapes, on_error
+        self.extra_targets = extra_targets
         self._steps = None
 
     def _dataset(self, shuffle: bool, seed: int):
-        return split_dataset(self.split, self.labels, self.tokenizer, self.batch_size, shuffle=shuffle, seed=seed,
-                             bucketing=self.bucketing, static_shapes=self.static_shapes, on_error=self.on_error)
+        return split_dataset(self.split, self.task, self.tokenizer, self.batch_size, shuffle=shuffle, seed=seed,
+                             bucketing=self.bucketing, static_shapes=self.static_shapes, on_error=self.on_error,
+                             extra_targets=self.extra_targets)
 
     def epoch(self, epoch: int):
         """The batches of one epoch, in the order a run sees them."""

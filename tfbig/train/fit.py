@@ -28,7 +28,7 @@ def fingerprint(cfg) -> dict:
     """Settings that decide which batches and which updates a step makes; a resumed run must not change them.
     (train.epochs may grow: the run then continues past its old end.)"""
     d, t = cfg.data, cfg.train
-    return {"seed": cfg.seed, "data.source": d.source, "data.batch_size": d.batch_size,
+    return {"seed": cfg.seed, "task": getattr(cfg, "task", "classification"), "data.source": d.source, "data.batch_size": d.batch_size,
             "data.max_length": d.max_length, "data.seed": d.seed, "data.limit_per_class": d.limit_per_class,
             "model.model_dir": cfg.model.model_dir, "train.optimizer": t.optimizer,
             "train.accumulation_steps": t.accumulation_steps}
@@ -44,10 +44,11 @@ def check_compatible(state: dict, steps_per_epoch: int, now: dict, where: str) -
                         "set train.resume=false or use a new run name")
 
 
-def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose: int | None = None,
+def fit_resumable(cfg, model, train, val_ds, task, run_dir: str, verbose: int | None = None,
                   transform=None, extra_callbacks=(), own_resume: bool = True) -> FitResult:
     """Fits `model` (compiled) on `train` (an EpochData) for cfg.train.epochs, resuming when a checkpoint exists.
 
+    task: the run's Task (what the validation summaries show).
     transform: callable or None. Applied to the training stream (e.g. per-worker sharding).
     extra_callbacks: list. Keras callbacks run after tfbig's (e.g. a cluster's BackupAndRestore).
     own_resume: bool. False when another callback (BackupAndRestore) restores the state instead.
@@ -67,7 +68,7 @@ def fit_resumable(cfg, model, train, val_ds, labels: list, run_dir: str, verbose
     start = int(state["step"]) if state else 0
     if start:
         log.info("resuming at step %d (epoch %d, batch %d)", start, start // steps + 1, start % steps + 1)
-    callbacks = make_callbacks(cfg, run_dir, store, steps, labels, val_ds is not None, state, now)
+    callbacks = make_callbacks(cfg, run_dir, store, steps, task, val_ds is not None, state, now)
     callbacks += list(extra_callbacks)
     history = None
     total = steps * t.epochs

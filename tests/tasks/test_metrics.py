@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from tfbig.evaluate.metrics import MacroF1
+from tfbig.tasks.metrics import MacroF1
 
 
 def test_macro_f1_matches_sklearn_over_batches():

@@ -22,7 +22,7 @@ def classification_report(y_true, y_pred, labels: list) -> dict:
 
 def plot_confusion_matrix(matrix, labels: list, path: str, title: str = "Confusion matrix") -> None:
     """Writes the confusion matrix as a PNG with counts in the cells."""
-    from tfbig.evaluate.plots import confusion_matrix_png
+    from tfbig.reports.plots import confusion_matrix_png
     from tfbig.io_utils import atomic_write_bytes
 
     atomic_write_bytes(path, confusion_matrix_png(matrix, labels, title))

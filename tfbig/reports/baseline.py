@@ -3,7 +3,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from tfbig.evaluate.report import classification_report
+from tfbig.reports.classification import classification_report
 
 
 def tfidf_baseline(train_texts, train_ids, test_texts, test_ids, labels, seed: int = 0) -> dict:
@@ -12,4 +12,5 @@ def tfidf_baseline(train_texts, train_ids, test_texts, test_ids, labels, seed: i
         LogisticRegression(C=10.0, max_iter=2000, random_state=seed),
     )
     model.fit(train_texts, train_ids)
-    return classification_report(test_ids, model.predict(test_texts), labels)
+    return {"model": "TF-IDF + logistic regression",
+            **classification_report(test_ids, model.predict(test_texts), labels)}

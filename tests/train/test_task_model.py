@@ -4,7 +4,7 @@ import pytest
 from tfbig._keras import keras, tf
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.models.backbone import build_backbone
-from tfbig.models.classifier import TextClassifier
+from tfbig.train.task_model import TextClassifier
 
 
 def _model(folder, **kw):
@@ -59,7 +59,7 @@ def test_sgd_step_with_l2_equals_hand_gradient(tiny_bert_dir, tiny_texts):
     model, tok = _model(tiny_bert_dir, l2=lam)
     x, y = _batch(tok, *tiny_texts)
     model(x)
-    kernel = model.head.kernel
+    kernel = model.head.dense.kernel
     with tf.GradientTape() as tape:
         ce = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x), from_logits=True))
     expected = kernel.numpy() - lr * (tape.gradient(ce, kernel).numpy() + lam * kernel.numpy())

@@ -1,0 +1,142 @@
+"""`Task`: the one object that knows a problem's shape, from the examples' targets to the served outputs.
+
+Everything else — the data pipeline, `TaskModel`'s train_step, the run skeleton, evaluation, export and
+distillation — is generic and asks the task. A new task is one file: a subclass registered by name
+(`tfbig.tasks.registry.register_task`), chosen with `task:` in the config.
+
+What a task decides, in the order a run meets it:
+
+| step          | method                                    | classification                            |
+|---------------|-------------------------------------------|-------------------------------------------|
+| vocabulary    | `fit(train_targets)`                      | the sorted class names                    |
+| split         | `split(examples, test_f, val_f, seed)`    | stratified by class                       |
+| targets       | `encode(targets)` → numpy array           | class ids (int32)                         |
+| head          | `build_head(dropout)` → keras layer       | dropout → Dense(C) on `pooled_output`     |
+| loss          | `loss(y, outputs)`, `loss_weights(y)`     | cross-entropy per example, weight 1       |
+| metrics       | `metrics()`, `update_metrics(...)`        | accuracy, macro-F1                        |
+| report        | `report(y_true, outputs)`, `write_report` | accuracy, per-class P/R/F1, two PNGs      |
+| serving       | `serving_outputs(outputs)`                | probabilities, label_id, label            |
+| distillation  | `soft_targets`, `distill_loss`            | T²·KL of softened distributions           |
+
+`outputs` is always the head's output tensor in float32 (what `TaskModel.call` returns); `y` a batch of
+encoded targets.
+"""
+import numpy as np
+
+from tfbig._keras import keras, tf
+
+
+class Task:
+    """Base class of the tasks; subclasses set `name` and override what their shape needs.
+
+    labels: list of str or None. The target vocabulary (class names, target names) when known already, e.g.
+        read back from a run folder; None until `fit` sees the training targets.
+    """
+
+    name = ""
+    loss_name = "task_loss"  # the per-example term's name in the fit logs and TensorBoard
+    # The metric that says the most, for early stopping and the best checkpoint (validation prefix added).
+    monitor_default = "val_loss"
+
+    def __init__(self, labels: list | None = None):
+        self.labels = list(labels) if labels is not None else None
+
+    # --- data -------------------------------------------------------------------------------------------
+    def fit(self, targets: list) -> "Task":
+        """Learns the vocabulary from the training split's raw targets; returns self."""
+        raise NotImplementedError
+
+    def split(self, examples, test_fraction: float, val_fraction: float, seed: int):
+        """Splits Examples into tfbig.data.split.Splits (train, val, test, labels)."""
+        raise NotImplementedError
+
+    def check_targets(self, targets: list, where: str) -> None:
+        """Raises UserError naming `where` (a split and its file) for targets the vocabulary does not know."""
+
+    def encode(self, targets: list) -> np.ndarray:
+        """Raw targets (as the readers give them) → the (N, ...) array the model trains on."""
+        raise NotImplementedError
+
+    @property
+    def target_dtype(self):
+        return tf.int32
+
+    # --- model ------------------------------------------------------------------------------------------
+    def build_head(self, dropout: float) -> keras.layers.Layer:
+        """A layer from the backbone's outputs dict to this task's outputs."""
+        raise NotImplementedError
+
+    def loss(self, y, outputs):
+        """The task loss per target position: (B,) per example, or (B, T) per token. The objective is
+        Σ loss·w / Σ w over the *global* batch, w = `loss_weights(y)`."""
+        raise NotImplementedError
+
+    def loss_weights(self, y):
+        """The weight of each target position, from the targets alone: (B,) ones by default; a token task
+        gives its (B, T) mask of labelled pieces, so every replica and micro-batch weighs its real share."""
+        return tf.ones([tf.shape(y)[0]], tf.float32)
+
+    def metrics(self) -> list:
+        """Fresh keras metrics shown in fit's logs (the loss trackers are the model's)."""
+        return []
+
+    def update_metrics(self, metrics: list, y, outputs) -> None:
+        for m in metrics:
+            m.update_state(y, outputs)
+
+    # --- evaluation -------------------------------------------------------------------------------------
+    def report(self, y_true: np.ndarray, outputs: np.ndarray) -> dict:
+        """The test report (JSON-ready) from encoded targets and the model's outputs."""
+        raise NotImplementedError
+
+    def write_report(self, report: dict, folder: str, title: str = "test split") -> dict:
+        """Writes the report's plots into `folder`; returns {caption: file name} for report.md."""
+        return {}
+
+    def summary_scalars(self, report: dict) -> dict:
+        """Scalars of a report for TensorBoard's test summaries."""
+        return {}
+
+    def report_images(self, report: dict) -> dict:
+        """{name: PNG bytes} of a test report for TensorBoard."""
+        return {}
+
+    def format_report(self, report: dict) -> str:
+        """A short text for the terminal."""
+        return str({k: v for k, v in report.items() if isinstance(v, (int, float))})
+
+    def markdown(self, report: dict, title: str, details: dict, images: dict) -> str:
+        lines = [f"# {title}", ""] + [f"- **{k}**: {v}" for k, v in details.items()] + [""]
+        lines += [f"- {k}: {v}" for k, v in report.items() if isinstance(v, (int, float))]
+        lines += [f"\n![{caption}]({path})" for caption, path in images.items()]
+        return "\n".join(lines) + "\n"
+
+    def validation_images(self, model) -> dict:
+        """{name: PNG bytes} for TensorBoard after a validation pass (the model's metrics hold its counts)."""
+        return {}
+
+    def baseline(self, train_texts: list, train_y: np.ndarray, test_texts: list, test_y: np.ndarray,
+                 seed: int) -> dict | None:
+        """A cheap model's report on the same split (the floor to beat), or None."""
+        return None
+
+    # --- serving ----------------------------------------------------------------------------------------
+    def serving_outputs(self, outputs) -> dict:
+        """Named tensors a server returns for a batch of outputs."""
+        return {"outputs": outputs}
+
+    def export_metadata(self) -> dict:
+        """What a SavedModel's tfbig_export.json records about the task."""
+        return {"task": self.name, "labels": list(self.labels or [])}
+
+    # --- distillation -----------------------------------------------------------------------------------
+    def soft_targets(self, teacher_outputs: list, weights: list, temperature: float):
+        """The teachers' combined targets for one batch."""
+        raise NotImplementedError(f"task '{self.name}' has no distillation loss")
+
+    def distill_loss(self, student_outputs, targets, temperature: float):
+        """(B,) soft loss of the student against `soft_targets`."""
+        raise NotImplementedError(f"task '{self.name}' has no distillation loss")
+
+    def get_config(self) -> dict:
+        return {"labels": self.labels}

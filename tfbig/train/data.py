@@ -1,0 +1,70 @@
+"""A run's data: read, cleaned and split by its task, with the model folder's tokenizer."""
+import logging
+from dataclasses import dataclass
+
+from tfbig.data.clean import clean
+from tfbig.data.readers import Examples
+from tfbig.data.shard_source import presplit_shards
+from tfbig.data.sources import load_examples
+from tfbig.data.split import Splits
+from tfbig.data.tokenizer import BertTextTokenizer
+from tfbig.errors import UserError
+from tfbig.models.folder import check_model_folder, default_model_dir
+from tfbig.tasks.registry import get_task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunData:
+    splits: Splits  # splits.labels is the task's vocabulary
+    tokenizer: BertTextTokenizer
+    model_dir: str
+    task: object  # tfbig.tasks.Task, fitted on the training split
+    cleaning: dict  # what cleaning dropped, per reason
+
+
+def limit_per_class(examples: Examples, n: int) -> Examples:
+    if n <= 0:
+        return examples
+    out, seen = Examples(), {}
+    for text, label in zip(examples.texts, examples.labels):
+        if seen.get(label, 0) < n:
+            seen[label] = seen.get(label, 0) + 1
+            out.add(text, label)
+    return out
+
+
+def model_folder(cfg) -> str:
+    model_dir = cfg.model.model_dir or default_model_dir()
+    check_model_folder(model_dir)
+    return model_dir
+
+
+def load_run_data(cfg) -> RunData:
+    """Reads, cleans and splits the data `cfg.data` names, as `cfg.task` shapes it."""
+    model_dir = model_folder(cfg)
+    tokenizer = BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length)
+    task = get_task(getattr(cfg, "task", "classification"))
+    presplit = presplit_shards(cfg.data)  # a shard folder with train/ (val/, test/): streamed as it is
+    if presplit is not None:
+        if task.name != "classification":
+            raise UserError(f"data.source {cfg.data.source}: shard folders hold classification records; "
+                            f"task '{task.name}' needs a CSV/TSV/JSONL file")
+        task.labels = list(presplit.labels)
+        return RunData(presplit, tokenizer, model_dir, task, {"presplit_shards": cfg.data.source})
+    examples, stats = clean(load_examples(cfg.data))
+    examples = limit_per_class(examples, cfg.data.limit_per_class)
+    d = cfg.data
+    splits = task.split(examples, d.test_fraction, d.val_fraction, d.seed)
+    task.fit(splits.train.labels)
+    splits.labels = list(task.labels)
+    log.info("split: %d train, %d validation, %d test; labels %s", len(splits.train), len(splits.val),
+             len(splits.test), splits.labels)
+    return RunData(splits, tokenizer, model_dir, task, stats)
+
+
+def label_ids(examples: Examples, labels: list) -> list:
+    """The class id (index in `labels`) of each example's label."""
+    index = {name: i for i, name in enumerate(labels)}
+    return [index[label] for label in examples.labels]

@@ -1,0 +1,36 @@
+"""A model's outputs and report on one split, in input order, through the task."""
+import numpy as np
+
+from tfbig._keras import tf
+from tfbig.data.pipeline import make_dataset, split_dataset
+from tfbig.tasks.registry import as_task
+
+
+def predict_outputs(model, texts, tokenizer, batch_size: int) -> np.ndarray:
+    """The model's outputs for `texts`, in input order (no bucketing, which would reorder)."""
+    from tfbig.progress import progress
+
+    ds = make_dataset(texts, None, tokenizer, batch_size, bucketing=False)
+    batches = progress(ds, desc="predicting", total=-(-len(texts) // batch_size), unit="batch")
+    # Not predict_on_batch: with steps_per_execution > 1 it reads that many batches from a one-batch iterator.
+    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    return np.concatenate([forward(x).numpy() for x, _ in batches], axis=0) if len(texts) else np.zeros((0,))
+
+
+def split_outputs(model, split, task, tokenizer, batch_size: int):
+    """(encoded targets, outputs) of a split: in-memory Examples or a ShardSplit read from its files."""
+    predicted, true = [], []
+    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    for x, y in split_dataset(split, task, tokenizer, batch_size, bucketing=False):
+        predicted.append(forward(x).numpy())
+        true.append(y.numpy())
+    if not true:
+        return np.zeros((0,)), np.zeros((0,))
+    return np.concatenate(true), np.concatenate(predicted)
+
+
+def evaluate_split(model, split, task_or_labels, tokenizer, batch_size: int) -> dict:
+    """The task's report on a split (task_or_labels: a Task, or class names for classification)."""
+    task = as_task(task_or_labels)
+    y_true, outputs = split_outputs(model, split, task, tokenizer, batch_size)
+    return task.report(y_true, outputs)

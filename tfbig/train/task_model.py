@@ -1,0 +1,105 @@
+"""`TaskModel`: a backbone with a task's head, trained on the task loss + λ/2·Σw² (+ λ₁·Σ|w|)."""
+from tfbig._keras import keras, tf
+from tfbig.distribute.losses import weighted_average_loss
+from tfbig.train.objective_model import ObjectiveModel
+
+DEFAULT_PENALTY_EXCLUDE = ("bias", "LayerNorm", "layer_norm")
+
+
+class TaskModel(ObjectiveModel):
+    """Backbone outputs → the task's head, trained with an explicit objective.
+
+    backbone: keras layer. Takes the features dict, returns {"sequence_output", "pooled_output"} (and
+        "hidden_states"/"attentions" when asked).
+    task: tfbig.tasks.Task. Builds the head, the loss and the metrics.
+    dropout: float. The head's dropout.
+    l2: float. λ of the penalty λ/2·Σw² added to the loss.
+    l1: float. λ₁ of the penalty λ₁·Σ|w|.
+    penalty_exclude: sequence of str. Variables whose name contains one of these get no penalty.
+    accumulation_steps: int. Micro-batches per optimizer step (tfbig.train.accumulation).
+
+    The task loss is averaged over the *global* batch (`weighted_average_loss`), the penalty divided by the
+    number of replicas (`tf.nn.scale_regularization_loss`), so summing gradients over replicas gives the
+    single-device gradient. With a plain per-replica mean, N replicas give N× too large gradients.
+
+    >>> model = TaskModel(build_backbone("tfbig", model_dir), get_task("classification", ["a", "b"]))
+    >>> model.compile(optimizer="adam"); model.fit(train_ds, epochs=3)
+    """
+
+    def __init__(self, backbone, task, dropout: float = 0.1, l2: float = 0.0, l1: float = 0.0,
+                 penalty_exclude=DEFAULT_PENALTY_EXCLUDE, accumulation_steps: int = 1, **kwargs):
+        super().__init__(accumulation_steps=accumulation_steps, **kwargs)
+        self.backbone = backbone
+        self.task = task
+        self.l2 = float(l2)
+        self.l1 = float(l1)
+        self.penalty_exclude = tuple(penalty_exclude)
+        self.head = task.build_head(dropout)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.task_loss_tracker = keras.metrics.Mean(name=task.loss_name)
+        self.l2_tracker = keras.metrics.Mean(name="l2_term")
+        self.l1_tracker = keras.metrics.Mean(name="l1_term")
+        self.task_metrics = task.metrics()
+
+    def call(self, inputs, training=False):
+        """The task's outputs in float32 (softmax and losses in float32 under mixed precision)."""
+        return tf.cast(self.head(self.backbone(inputs, training=training), training=training), tf.float32)
+
+    def call_with_states(self, inputs, training=False, output_hidden_states=False, output_attentions=False):
+        """The backbone's outputs plus "outputs"; with the flags also its "hidden_states"/"attentions"
+        (what distillation's intermediate terms compare)."""
+        out = dict(self.backbone(inputs, training=training, output_hidden_states=output_hidden_states,
+                                 output_attentions=output_attentions))
+        out["outputs"] = tf.cast(self.head(out, training=training), tf.float32)
+        return out
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.task_loss_tracker, self.l2_tracker, self.l1_tracker] + self.task_metrics
+
+    def penalized_weights(self):
+        return [w for w in self.trainable_weights if not any(s in w.name for s in self.penalty_exclude)]
+
+    def penalty_terms(self):
+        """Returns (λ/2·Σw², λ₁·Σ|w|) over the penalized weights, in float32."""
+        weights = [tf.cast(w, tf.float32) for w in self.penalized_weights()]
+        zero = tf.constant(0.0)
+        l2 = 0.5 * self.l2 * tf.add_n([tf.reduce_sum(tf.square(w)) for w in weights]) if self.l2 and weights else zero
+        l1 = self.l1 * tf.add_n([tf.reduce_sum(tf.abs(w)) for w in weights]) if self.l1 and weights else zero
+        return l2, l1
+
+    def loss_weights(self, y):
+        return self.task.loss_weights(y)
+
+    def compute_objective(self, x, y, training: bool) -> dict:
+        outputs = self(x, training=training)
+        values = self.task.loss(y, outputs)
+        weights = self.task.loss_weights(y)
+        l2, l1 = self.penalty_terms()
+        loss = weighted_average_loss(values, weights) + tf.nn.scale_regularization_loss(l2 + l1)
+        return {"loss": loss, "outputs": outputs, "values": values, "weights": weights, "l2": l2, "l1": l1}
+
+    def update_metrics(self, y, objective: dict) -> dict:
+        w = tf.cast(objective["weights"], tf.float32)
+        n = tf.reduce_sum(w)
+        mean = tf.math.divide_no_nan(tf.reduce_sum(tf.cast(objective["values"], tf.float32) * w), n)  # 0 when empty
+        l2, l1 = objective["l2"], objective["l1"]
+        self.task_loss_tracker.update_state(mean, sample_weight=n)
+        self.loss_tracker.update_state(mean + l2 + l1, sample_weight=n)
+        self.l2_tracker.update_state(l2)
+        self.l1_tracker.update_state(l1)
+        self.task.update_metrics(self.task_metrics, y, objective["outputs"])
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        return {**super().get_config(), "backbone": keras.layers.serialize(self.backbone), "task": self.task.name,
+                "task_config": self.task.get_config(), "dropout": self.head.get_config().get("dropout"),
+                "l2": self.l2, "l1": self.l1, "penalty_exclude": list(self.penalty_exclude)}
+
+
+def TextClassifier(backbone, num_classes: int, dropout: float = 0.1, labels: list | None = None, **kwargs):
+    """A TaskModel for single-label classification over `num_classes` labels (named `labels`, or 0..C-1)."""
+    from tfbig.tasks.registry import get_task
+
+    names = list(labels) if labels is not None else [str(i) for i in range(int(num_classes))]
+    return TaskModel(backbone, get_task("classification", names), dropout=dropout, **kwargs)
