@@ -14,7 +14,8 @@ from tfbig.data.readers import Examples
 from tfbig.data.shard_reader import ShardErrors
 from tfbig.data.shard_source import presplit_shards
 from tfbig.data.sources import load_examples
-from tfbig.data.split import Splits, stratified_split
+from tfbig.data.given_splits import read_given_splits
+from tfbig.data.split import Splits, limit_per_class, stratified_split
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
 from tfbig.distribute.cluster import num_workers
@@ -40,21 +41,13 @@ class Prepared:
     cleaning: dict
 
 
-def limit_per_class(examples: Examples, n: int) -> Examples:
-    if n <= 0:
-        return examples
-    out, seen = Examples(), {}
-    for text, label in zip(examples.texts, examples.labels):
-        if seen.get(label, 0) < n:
-            seen[label] = seen.get(label, 0) + 1
-            out.add(text, label)
-    return out
-
-
 def prepare(cfg: RunConfig) -> Prepared:
     """Reads, cleans and splits the data and builds the tokenizer of the model folder."""
     model_dir = cfg.model.model_dir or default_model_dir()
     check_model_folder(model_dir)
+    if cfg.data.train:  # given train (validation, test) files
+        splits, stats = read_given_splits(cfg.data)
+        return Prepared(splits, BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length), model_dir, stats)
     presplit = presplit_shards(cfg.data)  # a shard folder with train/ (val/, test/): streamed as it is
     if presplit is not None:
         return Prepared(presplit, BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length), model_dir,
