@@ -25,6 +25,20 @@ class DataConfig:
     bucketing: bool = True  # batch texts of similar length together (less padding)
     static_shapes: bool = False  # pad every batch to max_length and drop the remainder (TPUs)
     on_error: str = "raise"  # raise | skip: what a malformed record does
+    # Pre-split data (each a path in any format above); when train is set, source and test_fraction are unused.
+    train: str = ""
+    validation: str = ""  # "" holds out val_fraction of train (stratified, seeded with seed)
+    test: str = ""  # required with train
+
+
+def check_given_splits(d: DataConfig) -> None:
+    """Given splits come as train + test (validation optional); one without the other is refused."""
+    for key in ("validation", "test"):
+        if getattr(d, key) and not d.train:
+            raise UserError(f"data.{key} is {getattr(d, key)!r} but data.train is empty: given splits need a train "
+                            "file (or use data.source with fractions)")
+    if d.train and not d.test:
+        raise UserError(f"data.train is {d.train!r} but data.test is empty: given splits need a test file too")
 
 
 @dataclass
@@ -200,6 +214,7 @@ def validate(cfg) -> None:
                         f"{t.accumulation_steps} and {t.checkpoint_every_steps}")
     if d.on_error not in ("raise", "skip"):
         raise UserError(f"data.on_error must be raise or skip, got '{d.on_error}'")
+    check_given_splits(d)
 
 
 def save_config(cfg, path: str) -> None:

@@ -31,24 +31,30 @@ def detect_format(path: str) -> str:
 
 def load_examples(data_cfg) -> Examples:
     """Reads the examples that `data_cfg` (a DataConfig) names."""
-    source, on_error = data_cfg.source, data_cfg.on_error
+    source = data_cfg.source
     if source == "bbc":
         # One article (sport/199.txt) is Windows-1252 ('£'); the bundled corpus is read with that fallback.
-        return read_folder(bbc_news_dir(), fallback_encoding="cp1252", on_error=on_error)
+        return read_folder(bbc_news_dir(), fallback_encoding="cp1252", on_error=data_cfg.on_error)
     if source == "fortunes":
         from tfbig.data.fortunes import read_fortunes
 
         return read_fortunes()
-    fmt = data_cfg.format if data_cfg.format != "auto" else detect_format(source)
+    return read_path(source, data_cfg)
+
+
+def read_path(path: str, data_cfg) -> Examples:
+    """Reads the file or folder `path` with the format, columns and on_error of `data_cfg` (a DataConfig)."""
+    on_error = data_cfg.on_error
+    fmt = data_cfg.format if data_cfg.format != "auto" else detect_format(path)
     if fmt == "folder":
-        return read_folder(source, on_error=on_error)
+        return read_folder(path, on_error=on_error)
     if fmt in ("csv", "tsv"):
-        return read_csv(source, data_cfg.text_column, data_cfg.label_column,
+        return read_csv(path, data_cfg.text_column, data_cfg.label_column,
                         delimiter="\t" if fmt == "tsv" else ",", on_error=on_error)
     if fmt == "jsonl":
-        return read_jsonl(source, data_cfg.text_column, data_cfg.label_column, on_error=on_error)
+        return read_jsonl(path, data_cfg.text_column, data_cfg.label_column, on_error=on_error)
     if fmt == "tfrecord":
         from tfbig.data.shard_source import read_shard_examples
 
-        return read_shard_examples(source, on_error=on_error)
+        return read_shard_examples(path, on_error=on_error)
     raise UserError(f"data.format '{fmt}' is not one of auto, folder, csv, tsv, jsonl, tfrecord")

@@ -41,6 +41,27 @@ def stratified_split(examples: Examples, test_fraction: float = 0.2, val_fractio
                   label_vocabulary(examples.labels))
 
 
+def hold_out(examples: Examples, fraction: float, seed: int = 0) -> tuple[Examples, Examples]:
+    """Splits `examples` into (rest, held out), the held-out part `fraction` of them, stratified by class."""
+    for label, n in sorted(Counter(examples.labels).items()):
+        if n < 2:
+            raise UserError(f"class '{label}' has {n} example(s); holding out a stratified part needs at least 2")
+    rest, held = _split(list(range(len(examples))), examples.labels, fraction, seed)
+    return _take(examples, rest), _take(examples, held)
+
+
+def limit_per_class(examples: Examples, n: int) -> Examples:
+    """The first `n` examples of each class, in order; n <= 0 keeps all (smoke runs)."""
+    if n <= 0:
+        return examples
+    out, seen = Examples(skipped=examples.skipped), {}
+    for text, label in zip(examples.texts, examples.labels):
+        if seen.get(label, 0) < n:
+            seen[label] = seen.get(label, 0) + 1
+            out.add(text, label)
+    return out
+
+
 def _split(index, labels, fraction, seed):
     try:
         return train_test_split(index, test_size=fraction, stratify=labels, random_state=seed)

@@ -9,7 +9,7 @@ from tfbig.errors import UserError
 
 # Data fields that decide which texts land in the test split: a student must see the teacher's split.
 SPLIT_FIELDS = ("source", "format", "text_column", "label_column", "seed", "val_fraction", "test_fraction",
-                "limit_per_class")
+                "limit_per_class", "train", "validation", "test")
 
 
 @dataclass

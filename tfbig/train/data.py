@@ -6,7 +6,8 @@ from tfbig.data.clean import clean
 from tfbig.data.readers import Examples
 from tfbig.data.shard_source import presplit_shards
 from tfbig.data.sources import load_examples
-from tfbig.data.split import Splits
+from tfbig.data.given_splits import read_given_splits
+from tfbig.data.split import Splits, limit_per_class
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.errors import UserError
 from tfbig.models.folder import check_model_folder, default_model_dir
@@ -24,17 +25,6 @@ class RunData:
     cleaning: dict  # what cleaning dropped, per reason
 
 
-def limit_per_class(examples: Examples, n: int) -> Examples:
-    if n <= 0:
-        return examples
-    out, seen = Examples(), {}
-    for text, label in zip(examples.texts, examples.labels):
-        if seen.get(label, 0) < n:
-            seen[label] = seen.get(label, 0) + 1
-            out.add(text, label)
-    return out
-
-
 def model_folder(cfg) -> str:
     model_dir = cfg.model.model_dir or default_model_dir()
     check_model_folder(model_dir)
@@ -46,6 +36,13 @@ def load_run_data(cfg) -> RunData:
     model_dir = model_folder(cfg)
     tokenizer = BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length)
     task = get_task(getattr(cfg, "task", "classification"))
+    if cfg.data.train:  # given train (validation, test) files; the vocabulary comes from train
+        if task.name != "classification":
+            raise UserError(f"data.train: given splits are read as labelled classes; task '{task.name}' "
+                            "needs data.source with fractions for now")
+        splits, stats = read_given_splits(cfg.data)
+        task.labels = list(splits.labels)
+        return RunData(splits, tokenizer, model_dir, task, stats)
     presplit = presplit_shards(cfg.data)  # a shard folder with train/ (val/, test/): streamed as it is
     if presplit is not None:
         if task.name != "classification":

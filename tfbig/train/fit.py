@@ -30,6 +30,7 @@ def fingerprint(cfg) -> dict:
     d, t = cfg.data, cfg.train
     return {"seed": cfg.seed, "task": getattr(cfg, "task", "classification"), "data.source": d.source, "data.batch_size": d.batch_size,
             "data.max_length": d.max_length, "data.seed": d.seed, "data.limit_per_class": d.limit_per_class,
+            "data.train": d.train, "data.validation": d.validation, "data.test": d.test,
             "model.model_dir": cfg.model.model_dir, "train.optimizer": t.optimizer,
             "train.accumulation_steps": t.accumulation_steps}
 
