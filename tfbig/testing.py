@@ -102,3 +102,18 @@ def tiny_run_overrides(tmp: str, data: str, model_dir: str, name: str, **extra) 
                 "train.checkpoint_every_steps": 2, "train.early_stopping_patience": 0, "train.warmup_fraction": 0.2}
     settings.update(extra)
     return [f"{key}={value}" for key, value in settings.items()]
+
+
+def tiny_classifier(folder: str, num_classes: int = 2, name: str = "classifier", seed: int = 0):
+    """A built TextClassifier on the BERT folder, without dropout (so steps are deterministic)."""
+    from tfbig._keras import keras, tf
+    from tfbig.models.backbone import HFBertBackbone
+    from tfbig.models.hf_bert import load_hf_bert
+    from tfbig.train.task_model import TextClassifier
+
+    keras.utils.set_random_seed(seed)
+    model = TextClassifier(HFBertBackbone(load_hf_bert(folder, dropout=0.0), name="backbone"), num_classes,
+                           dropout=0.0, name=name)
+    ids = tf.ones([1, 4], tf.int32)
+    model({"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)})
+    return model

@@ -1,22 +1,9 @@
 """Tiny teachers and students for the distillation tests: random HF BERT folders of different sizes."""
 import pytest
 
-from tfbig._keras import keras, tf
+from tfbig._keras import tf
 from tfbig.data.tokenizer import BertTextTokenizer
-from tfbig.models.backbone import HFBertBackbone
-from tfbig.train.task_model import TextClassifier
-from tfbig.models.hf_bert import load_hf_bert
 from tfbig.testing import write_tiny_bert_folder
-
-
-def tiny_classifier(folder: str, num_classes: int = 2, name: str = "classifier", seed: int = 0) -> TextClassifier:
-    """A built TextClassifier on the BERT folder, without dropout (so steps are deterministic)."""
-    keras.utils.set_random_seed(seed)
-    model = TextClassifier(HFBertBackbone(load_hf_bert(folder, dropout=0.0), name="backbone"), num_classes,
-                           dropout=0.0, name=name)
-    ids = tf.ones([1, 4], tf.int32)
-    model({"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)})
-    return model
 
 
 @pytest.fixture(scope="session")

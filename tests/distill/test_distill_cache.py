@@ -1,6 +1,6 @@
 """Cached teacher logits: same numbers as the live teacher, each example keeps its own label and logits."""
 import numpy as np
-from conftest import tiny_classifier
+from tfbig.testing import tiny_classifier
 
 from tfbig._keras import tf
 from tfbig.distill.cache import compute_teacher_logits, with_teacher_logits

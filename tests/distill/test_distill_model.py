@@ -1,7 +1,7 @@
 """DistillationModel: the teacher never changes, the loss is what the formula says, the student stands alone."""
 import numpy as np
 import pytest
-from conftest import tiny_classifier
+from tfbig.testing import tiny_classifier
 
 from tfbig._keras import keras, tf
 from tfbig.distill.model import DistillationModel, default_layer_map

@@ -1,6 +1,6 @@
 """build_student: DistilBERT-style layers taken from the teacher, or a preset from scratch."""
 import numpy as np
-from conftest import tiny_classifier
+from tfbig.testing import tiny_classifier
 
 from tfbig.distill.student import PRESETS, build_student, every_kth_layer
 

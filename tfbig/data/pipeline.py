@@ -48,13 +48,16 @@ def batch_tokenized(ds, tokenizer: BertTextTokenizer, batch_size: int, bucketing
     """
     pad, length = tokenizer.pad_id, tokenizer.max_length
     pairs = isinstance(ds.element_spec[0], tuple)
-    padding = ((pad, 0), -1) if pairs else (pad, -1)
+    # Targets are never padded (every element has its own); the value only has to match their dtype.
+    target_pad = tf.constant(-1, ds.element_spec[1].dtype)
+    padding = ((pad, 0), target_pad) if pairs else (pad, target_pad)
 
     def ids_of(tokens):
         return tokens[0] if pairs else tokens
 
     if static_shapes:
-        shapes = (([length], [length]), []) if pairs else ([length], [])
+        target_shape = ds.element_spec[1].shape
+        shapes = (([length], [length]), target_shape) if pairs else ([length], target_shape)
         ds = ds.padded_batch(batch_size, padded_shapes=shapes, padding_values=padding, drop_remainder=True)
     elif bucketing and bucket_boundaries(length):
         bounds = bucket_boundaries(length)
