@@ -18,6 +18,7 @@ from tfbig.data.split import Splits, stratified_split
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
 from tfbig.distribute.cluster import num_workers
+from tfbig.distribute.precision import set_precision, wrap_optimizer
 from tfbig.io_utils import atomic_write_json, atomic_write_text
 from tfbig.models.backbone import build_backbone
 from tfbig.models.classifier import TextClassifier
@@ -26,7 +27,6 @@ from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.epoch_data import EpochData
 from tfbig.train.fit import fit_resumable
 from tfbig.train.optimizers import build_optimizer
-from tfbig.train.precision import set_precision, wrap_optimizer
 from tfbig.train.resume import checkpointable_dropout
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,8 @@ def train_run(cfg: RunConfig, extra_callbacks: list | None = None) -> dict:
 
     extra_callbacks: Keras callbacks added to fit's (benchmarks use one to time accuracy per epoch).
     """
-    strategy = make_strategy(cfg)  # first: multi-worker setup and logical devices must precede any TF op
+    strategy, plan = make_strategy(cfg)  # first: multi-worker setup and logical devices must precede any TF op
+    cfg = plan.apply(cfg)  # the run, and its config.yaml, carry what the hardware decided
     keras.utils.set_random_seed(cfg.seed)
     set_precision(cfg.train.precision)  # before any layer is built: layers take the global policy
     run_dir = cfg.run_dir
