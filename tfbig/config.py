@@ -97,9 +97,16 @@ def _fields(cls) -> dict:
 
 
 def _closest(value: str, choices) -> str:
-    """"; did you mean 'x'?" for the valid name nearest `value` (case aside), or "" when none is near."""
+    """"; did you mean 'x'?" for the valid name nearest `value` (case aside), or "" when none is near.
+
+    A name that holds `value` comes first (val_acc → val_accuracy, float16 → mixed_float16: difflib alone
+    would say val_ce and float32), the one starting with it and then the shortest; else difflib's closest.
+    """
+    wanted = str(value).lower()
     by_lower = {str(c).lower(): str(c) for c in choices}
-    close = difflib.get_close_matches(str(value).lower(), list(by_lower), n=1)
+    holding = sorted((c for c in by_lower if len(wanted) >= 2 and wanted in c),
+                     key=lambda c: (not c.startswith(wanted), len(c)))
+    close = holding[:1] or difflib.get_close_matches(wanted, list(by_lower), n=1)
     return f"; did you mean '{by_lower[close[0]]}'?" if close else ""
 
 
