@@ -100,10 +100,16 @@ def build_strategy(kind: str, resolver=None) -> tf.distribute.Strategy:
 class HardwarePlan:
     """What the hardware layer decided for a run: its strategy and the config values that follow from it.
 
-    kind: the strategy built (one of STRATEGIES but auto). num_replicas: replicas in sync. precision: the
-    concrete Keras policy (`auto` resolved). static_shapes: data.static_shapes (forced on for TPUs).
-    backup_dir: runtime.backup_dir ("" when backups are off). output_dir, export_dir: where this process
-    writes (a non-chief worker writes below `.workers/`).
+    `apply(cfg)` is the config to run and save under it; the user's config keeps what they wrote (`auto`).
+
+    Attributes:
+        kind: str. The strategy built, one of STRATEGIES but `auto`.
+        num_replicas: int. Replicas in sync; each computes on data.batch_size / num_replicas examples.
+        precision: str. train.precision as a concrete Keras policy (`auto` resolved for this hardware).
+        static_shapes: bool. data.static_shapes, switched on for TPUs.
+        backup_dir: str. runtime.backup_dir; <run_dir>/backup when backups are on and none is given.
+        output_dir: str. Where this process writes run folders (a non-chief worker: below `.workers/`).
+        export_dir: str. Where this process writes SavedModels (likewise).
     """
 
     kind: str
