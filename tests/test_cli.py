@@ -19,6 +19,8 @@ def _err(capsys, argv):
     (["train", "--set", "train.learnig_rate=1"], "did you mean 'learning_rate'"),
     (["train", "--set", "train.learning_rate=0"], "learning_rate must be positive"),
     (["train", "--set", "data.source=/no/such/dir"], "data path not found: /no/such/dir"),
+    (["train", "--set", "runtime.strategy=mirorred"], "did you mean 'mirrored'?"),
+    (["train", "--set", "model.model_dir=/no/such/model"], "model folder not found: /no/such/model"),
 ])
 def test_user_errors_exit_2_with_one_line(capsys, argv, message):
     code, err = _err(capsys, argv)
@@ -32,13 +34,15 @@ def test_model_folder_without_vocab(capsys, tmp_path):
 
 
 def test_empty_folder_and_unstratifiable_class(capsys, tmp_path, tiny_bert_dir):
-    code, err = _err(capsys, ["train", "--set", f"data.source={tmp_path}", "--set", f"model.model_dir={tiny_bert_dir}"])
+    code, err = _err(capsys, ["train", "--set", f"data.source={tmp_path}", "--set", f"model.model_dir={tiny_bert_dir}",
+                              "--set", "data.max_length=32"])
     assert code == 2 and "holds no <label>/*.txt" in err
     for label, n in (("big", 20), ("tiny", 1)):
         (tmp_path / label).mkdir()
         for i in range(n):
             (tmp_path / label / f"{i}.txt").write_text(f"{label} text {i}")
-    code, err = _err(capsys, ["train", "--set", f"data.source={tmp_path}", "--set", f"model.model_dir={tiny_bert_dir}"])
+    code, err = _err(capsys, ["train", "--set", f"data.source={tmp_path}", "--set", f"model.model_dir={tiny_bert_dir}",
+                              "--set", "data.max_length=32"])
     assert code == 2 and "class 'tiny' has 1 example(s)" in err
 
 

@@ -3,11 +3,16 @@ import dataclasses
 import difflib
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from tfbig.errors import UserError
+from tfbig.names import (BACKBONES, DECAYS, FORMATS, MONITORS, ON_ERRORS, OPTIMIZERS, PRECISION_CHOICES,
+                         STRATEGIES)
+
+# A model folder's config.json without max_position_embeddings gets BERT's (and BertEncoder's) default.
+DEFAULT_MAX_POSITIONS = 512
 
 
 @dataclass
@@ -95,6 +100,8 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
+    monitors: ClassVar[tuple] = MONITORS  # what train.monitor may name: the metrics this run's model logs
+
     @property
     def run_dir(self) -> str:
         return os.path.join(self.output_dir, self.name)
@@ -104,10 +111,31 @@ def _fields(cls) -> dict:
     return {f.name: f for f in dataclasses.fields(cls)}
 
 
+def _closest(value: str, choices) -> str:
+    """"; did you mean 'x'?" for the valid name nearest `value` (case aside), or "" when none is near.
+
+    A name that holds `value` comes first (val_acc → val_accuracy, float16 → mixed_float16: difflib alone
+    would say val_ce and float32), the one starting with it and then the shortest; else difflib's closest.
+    """
+    wanted = str(value).lower()
+    by_lower = {str(c).lower(): str(c) for c in choices}
+    holding = sorted((c for c in by_lower if len(wanted) >= 2 and wanted in c),
+                     key=lambda c: (not c.startswith(wanted), len(c)))
+    close = holding[:1] or difflib.get_close_matches(wanted, list(by_lower), n=1)
+    return f"; did you mean '{by_lower[close[0]]}'?" if close else ""
+
+
 def _unknown(key: str, choices, where: str) -> UserError:
-    close = difflib.get_close_matches(key, list(choices), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return UserError(f"unknown config key '{where}{key}'{hint}")
+    return UserError(f"unknown config key '{where}{key}'{_closest(key, choices)}")
+
+
+def check_choice(value: str, choices, key: str) -> str:
+    """Returns `value` when it is one of `choices`; else raises UserError naming `key`, the choices and the
+    closest of them, e.g. "runtime.strategy 'mirorred' is not one of auto, ...; did you mean 'mirrored'?"."""
+    choices = tuple(choices)
+    if value in choices:
+        return value
+    raise UserError(f"{key} '{value}' is not one of {', '.join(map(str, choices))}{_closest(value, choices)}")
 
 
 def _coerce(value: Any, default: Any, key: str) -> Any:
@@ -187,15 +215,33 @@ def load_config(path: str | None = None, overrides: list[str] | None = None, cls
     raw = apply_overrides(raw, overrides or [])
     cfg = _build(cls, raw)
     validate(cfg)
+    validate_against_model(cfg)
     return cfg
 
 
+def known_tasks() -> list:
+    """The built-in task names and any registered since (tfbig.tasks.registry), without importing TensorFlow."""
+    from tfbig.names import TASKS
+    from tfbig.tasks.registry import registered_names
+
+    return sorted(set(TASKS) | set(registered_names()))
+
+
 def validate(cfg) -> None:
+    """Refuses values no run could use: unknown names (with the closest valid one) and out-of-range numbers."""
     t, d = cfg.train, cfg.data
+    check_choice(cfg.model.backbone, BACKBONES, "model.backbone")
+    check_choice(t.optimizer, OPTIMIZERS, "train.optimizer")
+    check_choice(t.decay, DECAYS, "train.decay")
+    check_choice(t.precision, PRECISION_CHOICES, "train.precision")
+    check_choice(cfg.task, known_tasks(), "task")
+    if cfg.task == "classification":  # another task logs its own metrics (BestCheckpoint warns on a miss)
+        check_choice(t.monitor, getattr(cfg, "monitors", MONITORS), "train.monitor")
+    check_choice(cfg.runtime.strategy, STRATEGIES, "runtime.strategy")
+    check_choice(d.format, FORMATS, "data.format")
+    check_choice(d.on_error, ON_ERRORS, "data.on_error")
     if t.learning_rate <= 0:
         raise UserError(f"train.learning_rate must be positive, got {t.learning_rate}")
-    if t.optimizer not in ("adam", "adamw", "adagrad", "sgd"):
-        raise UserError(f"train.optimizer '{t.optimizer}' is not one of adam, adamw, adagrad, sgd")
     if t.epochs < 1:
         raise UserError(f"train.epochs must be at least 1, got {t.epochs}")
     if t.l2 < 0 or t.l1 < 0 or t.weight_decay < 0:
@@ -212,9 +258,33 @@ def validate(cfg) -> None:
     if t.accumulation_steps < 1 or t.checkpoint_every_steps < 0:
         raise UserError(f"train.accumulation_steps must be ≥ 1 and train.checkpoint_every_steps ≥ 0, got "
                         f"{t.accumulation_steps} and {t.checkpoint_every_steps}")
-    if d.on_error not in ("raise", "skip"):
-        raise UserError(f"data.on_error must be raise or skip, got '{d.on_error}'")
     check_given_splits(d)
+
+
+def validate_against_model(cfg, model_dir: str | None = None) -> None:
+    """Refuses what the model folder contradicts, reading only its config.json (no TensorFlow).
+
+    model_dir: the folder whose weights and tokenizer the run will use; None is `cfg.model.model_dir`, and ""
+    there the bundled all-MiniLM-L6-v2. A distillation passes its teacher's folder, which the student reads.
+    Checks: the folder exists with config.json (a JSON object) and vocab.txt; `data.max_length` fits the
+    position table (`max_position_embeddings`), else the first longer batch fails deep in the step.
+    """
+    # models.folder is plain json/os (TensorFlow-free); imported here as it sits above config in the layers.
+    from tfbig.models.folder import default_model_dir, read_model_config
+
+    if model_dir is None:
+        model_dir = cfg.model.model_dir
+    model_dir = model_dir or default_model_dir()
+    config = read_model_config(model_dir)
+    where = os.path.join(model_dir, "config.json")
+    if not isinstance(config, dict):
+        raise UserError(f"{where}: expected a JSON object, got {type(config).__name__}")
+    positions = config.get("max_position_embeddings", DEFAULT_MAX_POSITIONS)
+    if isinstance(positions, bool) or not isinstance(positions, int) or positions < 1:
+        raise UserError(f"{where}: max_position_embeddings must be a positive integer, got {positions!r}")
+    if cfg.data.max_length > positions:
+        raise UserError(f"data.max_length {cfg.data.max_length} is larger than the model's "
+                        f"max_position_embeddings {positions} ({where}); set data.max_length to at most {positions}")
 
 
 def save_config(cfg, path: str) -> None:

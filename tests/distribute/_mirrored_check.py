@@ -62,7 +62,7 @@ def max_diff(a, b):
 def main(model_dir):
     cfg = RunConfig()
     cfg.runtime.strategy, cfg.runtime.num_logical_cpus, cfg.runtime.backup = "mirrored", 2, False
-    mirrored = make_strategy(cfg)
+    mirrored, _ = make_strategy(cfg)
     keras.utils.set_random_seed(0)
     tok = BertTextTokenizer.from_model_dir(model_dir, max_length=16)
 

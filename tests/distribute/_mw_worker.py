@@ -56,7 +56,8 @@ def main():
     cfg = RunConfig()
     cfg.runtime.strategy, cfg.runtime.backup_dir = args.strategy, args.backup_dir
     cfg.runtime.backup = bool(args.backup_dir)
-    strategy = make_strategy(cfg)
+    strategy, plan = make_strategy(cfg)
+    cfg = plan.apply(cfg)  # backup_dir as the hardware layer decided
     keras.utils.set_random_seed(0)
     tok = BertTextTokenizer.from_model_dir(args.model_dir, max_length=16)
     ds = shard_per_worker(make_dataset(TEXTS, LABELS, tok, args.batch_size, shuffle=False))

@@ -1,4 +1,6 @@
-"""Strategy selection, TF_CONFIG reading, config adaptation and sharding, in this process (no cluster)."""
+"""Strategy selection, TF_CONFIG reading, the hardware plan and sharding, in this process (no cluster)."""
+import copy
+import dataclasses
 import json
 import os
 
@@ -11,7 +13,8 @@ from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
 from tfbig.distribute.cluster import is_chief, num_workers, read_tf_config, task, worker_dir
 from tfbig.distribute.data import DATA, FILE, shard_policy
 from tfbig.distribute.losses import average_loss
-from tfbig.distribute.strategy import adapt_config, auto_kind, split_cpu
+from tfbig.distribute.precision import PRECISIONS
+from tfbig.distribute.strategy import HardwarePlan, auto_kind, plan_for, split_cpu
 from tfbig.errors import UserError
 
 
@@ -65,10 +68,11 @@ def test_tpu_forces_static_shapes_and_the_input_has_them(tiny_bert_dir):
     from tfbig.data.pipeline import make_dataset
     from tfbig.data.tokenizer import BertTextTokenizer
 
-    cfg = RunConfig()
-    assert not cfg.data.static_shapes
-    adapt_config(cfg, "tpu")
-    assert cfg.data.static_shapes
+    given = RunConfig()
+    plan = plan_for(given, "tpu", 8)
+    cfg = plan.apply(given)
+    assert plan.static_shapes and cfg.data.static_shapes and not given.data.static_shapes
+    assert plan.precision == cfg.train.precision == "mixed_bfloat16"  # auto on a TPU: its native type
     tok = BertTextTokenizer.from_model_dir(tiny_bert_dir, max_length=16)
     texts = ["the club win", "bank shares and market growth in the year", "a game", "the market price of shares",
              "players", "sales growth for the firm said the bank", "win", "the best players in the club"]
@@ -82,8 +86,9 @@ def test_tpu_forces_static_shapes_and_the_input_has_them(tiny_bert_dir):
 
 def test_non_chief_workers_write_below_the_run_folder(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps(cluster("worker", 1)))
-    cfg = RunConfig(name="r", output_dir="runs", export_dir="saved_models")
-    adapt_config(cfg, "multi_worker")
+    given = RunConfig(name="r", output_dir="runs", export_dir="saved_models")
+    cfg = plan_for(given, "multi_worker", 2).apply(given)
+    assert given.run_dir == os.path.join("runs", "r")  # the given config still names the chief's folder
     assert cfg.runtime.backup_dir == os.path.join("runs", "r", "backup")  # shared: the chief's
     assert cfg.run_dir == os.path.join("runs", ".workers", "worker-1", "r")
     assert cfg.export_dir == os.path.join("saved_models", ".workers", "worker-1")
@@ -97,11 +102,46 @@ def test_make_strategy_in_this_process(monkeypatch):
                       ("one_device", "OneDeviceStrategy"), ("mirrored", "MirroredStrategy")):
         cfg = RunConfig()
         cfg.runtime.strategy = name
-        strategy = make_strategy(cfg)
+        strategy, plan = make_strategy(cfg)
         assert type(strategy).__name__.endswith(cls) and strategy.num_replicas_in_sync == 1, name
+        assert plan.kind == ("default" if name == "auto" else name) and plan.num_replicas == 1
     cfg.runtime.strategy = "mirorred"
-    with pytest.raises(UserError, match="runtime.strategy 'mirorred' is not one of auto, default"):
+    with pytest.raises(UserError, match="runtime.strategy 'mirorred' is not one of auto, default, one_device, "
+                                        "mirrored, multi_worker, tpu; did you mean 'mirrored'"):
         make_strategy(cfg)
+
+
+def test_make_strategy_leaves_the_config_and_the_copy_carries_the_decision(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    given = RunConfig(name="r", output_dir="runs")
+    before = copy.deepcopy(given)
+    strategy, plan = make_strategy(given)
+    assert given == before  # auto precision, empty backup_dir: as the user wrote them
+    assert isinstance(plan, HardwarePlan) and plan.precision in PRECISIONS
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.precision = "float32"
+    cfg = plan.apply(given)
+    assert given == before and cfg is not given and cfg.runtime is not given.runtime
+    assert cfg.train.precision == plan.precision != "auto"
+    assert cfg.runtime.backup_dir == plan.backup_dir == os.path.join("runs", "r", "backup")
+    assert (cfg.output_dir, cfg.export_dir, cfg.data.static_shapes) == ("runs", "saved_models", False)
+    # Everything the plan does not decide is the given config's.
+    assert dataclasses.replace(cfg, train=given.train, runtime=given.runtime) == given
+    assert dataclasses.replace(cfg.train, precision="auto") == given.train
+
+
+def test_plan_keeps_explicit_choices_and_no_backup_means_no_folder():
+    given = RunConfig()
+    given.train.precision, given.runtime.backup, given.data.static_shapes = "mixed_float16", False, True
+    plan = plan_for(given, "default")
+    assert (plan.kind, plan.num_replicas, plan.precision, plan.static_shapes, plan.backup_dir) == (
+        "default", 1, "mixed_float16", True, "")
+    given.runtime.backup, given.runtime.backup_dir = True, "/shared/backup"
+    assert plan_for(given, "mirrored", 2).backup_dir == "/shared/backup"
+    hf = RunConfig()
+    hf.model.backbone = "hf"
+    assert plan_for(hf, "tpu").precision == "float32"  # transformers' TFBertModel is never switched
 
 
 def test_logical_cpus_after_start_is_a_user_error():
@@ -119,8 +159,7 @@ def test_shard_policy_and_options():
 
 
 def test_backup_callbacks_follow_the_config():
-    cfg = RunConfig()
-    adapt_config(cfg, "default")
+    cfg = plan_for(RunConfig(), "default").apply(RunConfig())
     (cb,) = backup_callbacks(cfg.runtime)
     assert isinstance(cb, keras.callbacks.BackupAndRestore) and cb.save_freq == "epoch"
     assert cb.backup_dir == os.path.join(cfg.run_dir, "backup")
@@ -146,6 +185,6 @@ def test_auto_goes_on_without_a_tpu_that_does_not_answer(monkeypatch, caplog):
     closed.close()  # nothing listens there: the connect probe fails before TensorFlow is touched
     cfg = RunConfig()
     cfg.runtime.tpu = f"grpc://127.0.0.1:{port}"
-    strategy = make_strategy(cfg)
-    assert strategy.num_replicas_in_sync == 1 and not cfg.data.static_shapes
+    strategy, plan = make_strategy(cfg)
+    assert strategy.num_replicas_in_sync == 1 and plan.kind != "tpu" and not plan.static_shapes
     assert "no TPU was found" in caplog.text and "going on without a TPU" in caplog.text

@@ -1,8 +1,10 @@
 """Named data sources: the bundled corpora, or a user's path read by its format."""
 import os
 
+from tfbig.config import check_choice
 from tfbig.data.readers import Examples, read_csv, read_folder, read_jsonl
 from tfbig.errors import UserError
+from tfbig.names import FORMATS
 
 
 def bbc_news_dir() -> str:
@@ -57,4 +59,4 @@ def read_path(path: str, data_cfg) -> Examples:
         from tfbig.data.shard_source import read_shard_examples
 
         return read_shard_examples(path, on_error=on_error)
-    raise UserError(f"data.format '{fmt}' is not one of auto, folder, csv, tsv, jsonl, tfrecord")
+    check_choice(fmt, FORMATS, "data.format")  # every valid format returned above: this raises

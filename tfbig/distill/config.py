@@ -1,15 +1,19 @@
 """The configuration of a distillation run: a RunConfig for the student plus `distill` and `student` sections."""
 import os
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import yaml
 
-from tfbig.config import RunConfig, _build, apply_overrides, validate
+from tfbig.config import RunConfig, _build, apply_overrides, validate, validate_against_model
 from tfbig.errors import UserError
 
 # Data fields that decide which texts land in the test split: a student must see the teacher's split.
 SPLIT_FIELDS = ("source", "format", "text_column", "label_column", "seed", "val_fraction", "test_fraction",
                 "limit_per_class", "train", "validation", "test")
+# What DistillationModel logs each epoch (hidden_mse / attention_kl only when weighted), `val_` for validation.
+DISTILL_METRICS = ("loss", "ce", "kd", "hidden_mse", "attention_kl", "accuracy", "macro_f1")
+DISTILL_MONITORS = tuple(f"val_{m}" for m in DISTILL_METRICS) + DISTILL_METRICS
 
 
 @dataclass
@@ -38,6 +42,8 @@ class DistillRunConfig(RunConfig):
     distill: DistillConfig = field(default_factory=DistillConfig)
     student: StudentConfig = field(default_factory=StudentConfig)
 
+    monitors: ClassVar[tuple] = DISTILL_MONITORS
+
 
 def _read_yaml(path: str) -> dict:
     if not os.path.isfile(path):
@@ -62,6 +68,8 @@ def load_distill_config(path: str | None, overrides: list | None = None, teacher
     raw["data"] = {**(teacher_raw.get("data") or {}), **(raw.get("data") or {})}
     cfg = _build(DistillRunConfig, raw)
     validate(cfg)
+    # The student reads the first teacher's folder (distill_run sets model.model_dir from it), not its own.
+    validate_against_model(cfg, (teacher_raw.get("model") or {}).get("model_dir") or "")
     d = cfg.distill
     if d.temperature <= 0:
         raise UserError(f"distill.temperature must be positive, got {d.temperature}")

@@ -7,7 +7,7 @@ log = logging.getLogger(__name__)
 
 
 def backup_callbacks(runtime) -> list:
-    """[BackupAndRestore] writing to `runtime.backup_dir` (set by make_strategy), or [] when off.
+    """[BackupAndRestore] writing to `runtime.backup_dir` (set by the HardwarePlan of make_strategy), or [] when off.
 
     Keras restores model, optimizer and epoch from the backup at the start of `fit` and deletes it when
     `fit` ends normally. Multi-worker: the chief writes the backup and every worker restores from it, so

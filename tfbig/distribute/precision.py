@@ -2,17 +2,17 @@
 import logging
 
 from tfbig._keras import keras, tf
-from tfbig.errors import UserError
+from tfbig.config import check_choice
+from tfbig.names import PRECISION_CHOICES, PRECISIONS
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+__all__ = ["PRECISIONS", "check_precision", "cpu_has_bf16", "pick_precision", "resolve_precision",
+           "set_precision", "wrap_optimizer"]
 
 
 def check_precision(precision: str, allow_auto: bool = False) -> None:
-    known = PRECISIONS + (("auto",) if allow_auto else ())
-    if precision not in known:
-        raise UserError(f"train.precision '{precision}' is not one of {', '.join(known)}")
+    check_choice(precision, PRECISION_CHOICES if allow_auto else PRECISIONS, "train.precision")
 
 
 def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:

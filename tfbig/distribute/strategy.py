@@ -13,18 +13,20 @@
 The data batch size is the *global* batch: with N replicas each computes on batch/N examples, and the
 classifier's loss divides by the global batch, so N replicas step exactly as one device would.
 """
+import copy
 import logging
 import os
+from dataclasses import dataclass
 
 from tfbig._keras import tf
+from tfbig.config import check_choice
 from tfbig.distribute.cluster import is_chief, num_workers, worker_dir
+from tfbig.distribute.precision import resolve_precision
 from tfbig.distribute.tpu import connect_tpu, tpu_hinted
 from tfbig.errors import UserError
-from tfbig.distribute.precision import resolve_precision
+from tfbig.names import STRATEGIES
 
 log = logging.getLogger(__name__)
-
-STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")
 
 
 def auto_kind(num_gpus: int, workers: int, tpu_found: bool, num_logical_cpus: int = 0) -> str:
@@ -56,8 +58,7 @@ def split_cpu(n: int) -> None:
 
 def _choose(runtime) -> tuple:
     """(kind, TPU resolver or None) for runtime.strategy, resolving `auto`."""
-    if runtime.strategy not in STRATEGIES:
-        raise UserError(f"runtime.strategy '{runtime.strategy}' is not one of {', '.join(STRATEGIES)}")
+    check_choice(runtime.strategy, STRATEGIES, "runtime.strategy")
     if runtime.strategy == "tpu":
         return "tpu", connect_tpu(runtime.tpu, runtime.tpu_timeout)
     if runtime.strategy != "auto":
@@ -92,11 +93,45 @@ def build_strategy(kind: str, resolver=None) -> tf.distribute.Strategy:
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     if kind == "tpu":
         return tf.distribute.TPUStrategy(resolver)
-    raise UserError(f"runtime.strategy '{kind}' is not one of {', '.join(STRATEGIES)}")
+    check_choice(kind, STRATEGIES[1:], "runtime.strategy")  # every kind but auto returned above: this raises
 
 
-def adapt_config(cfg, kind: str) -> None:
-    """Adapts `cfg` in place to the strategy `kind`.
+@dataclass(frozen=True)
+class HardwarePlan:
+    """What the hardware layer decided for a run: its strategy and the config values that follow from it.
+
+    `apply(cfg)` is the config to run and save under it; the user's config keeps what they wrote (`auto`).
+
+    Attributes:
+        kind: str. The strategy built, one of STRATEGIES but `auto`.
+        num_replicas: int. Replicas in sync; each computes on data.batch_size / num_replicas examples.
+        precision: str. train.precision as a concrete Keras policy (`auto` resolved for this hardware).
+        static_shapes: bool. data.static_shapes, switched on for TPUs.
+        backup_dir: str. runtime.backup_dir; <run_dir>/backup when backups are on and none is given.
+        output_dir: str. Where this process writes run folders (a non-chief worker: below `.workers/`).
+        export_dir: str. Where this process writes SavedModels (likewise).
+    """
+
+    kind: str
+    num_replicas: int
+    precision: str
+    static_shapes: bool
+    backup_dir: str
+    output_dir: str
+    export_dir: str
+
+    def apply(self, cfg):
+        """A copy of `cfg` carrying the plan's decisions; `cfg` itself is left as it was."""
+        out = copy.deepcopy(cfg)
+        out.train.precision = self.precision
+        out.data.static_shapes = self.static_shapes
+        out.runtime.backup_dir = self.backup_dir
+        out.output_dir, out.export_dir = self.output_dir, self.export_dir
+        return out
+
+
+def plan_for(cfg, kind: str, num_replicas: int = 1) -> HardwarePlan:
+    """What running `cfg` under the strategy `kind` means for its config; reads `cfg`, changes nothing.
 
     `train.precision: auto` becomes the policy this hardware runs fastest (tfbig.distribute.precision).
     TPU: `data.static_shapes` is switched on (XLA compiles one program per input shape). Backups go to
@@ -104,20 +139,27 @@ def adapt_config(cfg, kind: str) -> None:
     the chief writes the run and export folders; other workers write below `.workers/` in them.
     """
     runtime = cfg.runtime
-    if kind == "tpu" and not cfg.data.static_shapes:
+    static_shapes = cfg.data.static_shapes
+    if kind == "tpu" and not static_shapes:
         log.info("TPU: data.static_shapes on (every batch padded to max_length, remainder dropped)")
-        cfg.data.static_shapes = True
-    cfg.train.precision = resolve_precision(cfg.train.precision, cfg.model.backbone, kind)
-    if kind == "tpu" and cfg.train.precision == "float32":
+        static_shapes = True
+    precision = resolve_precision(cfg.train.precision, cfg.model.backbone, kind)
+    if kind == "tpu" and precision == "float32":
         log.info("TPU: train.precision is float32; mixed_bfloat16 uses the TPU's native type")
-    if runtime.backup and not runtime.backup_dir:
-        runtime.backup_dir = os.path.join(cfg.run_dir, "backup")
+    backup_dir = runtime.backup_dir
+    if runtime.backup and not backup_dir:
+        backup_dir = os.path.join(cfg.run_dir, "backup")
+    output_dir, export_dir = cfg.output_dir, cfg.export_dir
     if kind == "multi_worker" and not is_chief():
-        cfg.output_dir, cfg.export_dir = worker_dir(cfg.output_dir), worker_dir(cfg.export_dir)
+        output_dir, export_dir = worker_dir(output_dir), worker_dir(export_dir)
+    return HardwarePlan(kind=kind, num_replicas=int(num_replicas), precision=precision,
+                        static_shapes=static_shapes, backup_dir=backup_dir, output_dir=output_dir,
+                        export_dir=export_dir)
 
 
-def make_strategy(cfg) -> tf.distribute.Strategy:
-    """Builds the strategy `cfg.runtime` names and adapts `cfg` to it (`adapt_config`).
+def make_strategy(cfg) -> tuple:
+    """Builds the strategy `cfg.runtime` names; returns (strategy, HardwarePlan). `cfg` is not changed:
+    `plan.apply(cfg)` is the config to run (and save) under the strategy.
 
     Call it before any other TensorFlow op: logical CPU devices and multi-worker collectives can only be
     set up while TensorFlow has not started.
@@ -126,12 +168,12 @@ def make_strategy(cfg) -> tf.distribute.Strategy:
     split_cpu(runtime.num_logical_cpus)
     kind, resolver = _choose(runtime)
     strategy = build_strategy(kind, resolver)
-    adapt_config(cfg, kind)
     replicas = strategy.num_replicas_in_sync
+    plan = plan_for(cfg, kind, replicas)
     batch = cfg.data.batch_size
     if batch % replicas:
         log.warning("data.batch_size %d is not divisible by %d replicas: replicas get unequal shares",
                     batch, replicas)
     log.info("strategy %s (%s): %d replica(s), global batch %d, %g per replica", kind,
              type(strategy).__name__, replicas, batch, batch / replicas)
-    return strategy
+    return strategy, plan

@@ -1,8 +1,7 @@
 """Builds the encoder a classifier sits on, by name; every backbone returns {"sequence_output", "pooled_output"}."""
 from tfbig._keras import keras
-from tfbig.errors import UserError
-
-BACKBONES = ("tfbig", "hf")
+from tfbig.config import check_choice
+from tfbig.names import BACKBONES
 
 
 class HFBertBackbone(keras.layers.Layer):
@@ -45,4 +44,4 @@ def build_backbone(backbone: str, model_dir: str, backbone_dropout: float = -1.0
 
         dropout = backbone_dropout if backbone_dropout >= 0 else None
         return HFBertBackbone(load_hf_bert(model_dir, dropout=dropout), name="backbone")
-    raise UserError(f"model.backbone '{backbone}' is not one of {', '.join(BACKBONES)}")
+    check_choice(backbone, BACKBONES, "model.backbone")  # every valid name returned above: this raises

@@ -14,6 +14,11 @@ def register_task(cls):
     return cls
 
 
+def registered_names() -> list:
+    """Names registered so far, without loading the built-in tasks (TensorFlow-free, for config checks)."""
+    return sorted(_TASKS)
+
+
 def task_names() -> list:
     _load_builtin()
     return sorted(_TASKS)

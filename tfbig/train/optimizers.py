@@ -5,7 +5,8 @@ step, unaffected by Adam's per-parameter scaling. `train.l2` instead adds λ/2·
 gradient λ·w Adam then rescales — with Adam the two differ; with plain SGD they coincide (wd = λ).
 """
 from tfbig._keras import keras, tf
-from tfbig.errors import UserError
+from tfbig.config import check_choice
+from tfbig.names import DECAYS, OPTIMIZERS
 
 
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -35,8 +36,7 @@ class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
 def build_optimizer(train_cfg, total_steps: int):
     """Returns the tf-keras optimizer named by `train_cfg.optimizer` with its schedule and clipping."""
     t = train_cfg
-    if t.decay not in ("linear", "constant"):
-        raise UserError(f"train.decay must be linear or constant, got '{t.decay}'")
+    check_choice(t.decay, DECAYS, "train.decay")
     lr = WarmupDecay(t.learning_rate, total_steps, int(round(t.warmup_fraction * total_steps)), t.decay)
     kw = {"global_clipnorm": t.clip_norm} if t.clip_norm > 0 else {}
     if t.optimizer == "adam":
@@ -49,4 +49,4 @@ def build_optimizer(train_cfg, total_steps: int):
         return keras.optimizers.Adagrad(lr, **kw)
     if t.optimizer == "sgd":
         return keras.optimizers.SGD(lr, momentum=t.momentum, **kw)
-    raise UserError(f"train.optimizer '{t.optimizer}' is not one of adam, adamw, adagrad, sgd")
+    check_choice(t.optimizer, OPTIMIZERS, "train.optimizer")  # every valid name returned above: this raises

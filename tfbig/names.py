@@ -1,0 +1,21 @@
+"""The valid values of the config's name fields, in one TensorFlow-free place.
+
+`tfbig.config` refuses any other value at load time (with the closest valid name); the layers that act on a
+name (strategy, precision, backbone, optimizer, data sources) import their tuple from here, so the check and
+the code it guards cannot drift apart.
+"""
+
+BACKBONES = ("tfbig", "hf")  # model.backbone
+DECAYS = ("linear", "constant")  # train.decay, after warmup
+OPTIMIZERS = ("adam", "adamw", "adagrad", "sgd")  # train.optimizer
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # a Keras mixed-precision policy
+PRECISION_CHOICES = ("auto",) + PRECISIONS  # train.precision: auto is resolved by the hardware layer
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")  # runtime.strategy
+FORMATS = ("auto", "folder", "csv", "tsv", "jsonl", "tfrecord")  # data.format
+ON_ERRORS = ("raise", "skip")  # data.on_error
+
+# What TextClassifier logs each epoch (its `metrics` names), as fit reports them: training values under their
+# own name, validation values with `val_`. train.monitor picks one for early stopping and the best checkpoint.
+CLASSIFIER_METRICS = ("loss", "ce", "l2_term", "l1_term", "accuracy", "macro_f1")
+MONITORS = tuple(f"val_{m}" for m in CLASSIFIER_METRICS) + CLASSIFIER_METRICS
+TASKS = ("classification",)  # built in (tfbig.tasks); more register themselves (tfbig.tasks.registry)
