@@ -1,0 +1,1 @@
+"""Run folders and the one run skeleton every job (train, distill, ...) goes through."""

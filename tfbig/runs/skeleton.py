@@ -1,0 +1,119 @@
+"""The one run skeleton: strategy → precision → data → model inside the scope → fit_resumable → test
+report → export → run folder. Every job (train, distill, ...) is a `Job` that fills in its steps, so each
+gets the strategy, precision, resume, accumulation, `data.on_error` and the run-folder lock by construction.
+"""
+import logging
+import os
+import time
+
+from tfbig._keras import keras
+from tfbig.data.pipeline import split_dataset
+from tfbig.data.shard_reader import ShardErrors
+from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
+from tfbig.distribute.cluster import num_workers
+from tfbig.distribute.precision import set_precision, wrap_optimizer
+from tfbig.runs.folder import RunFolder
+from tfbig.train.callbacks import write_test_summaries
+from tfbig.train.epoch_data import EpochData
+from tfbig.train.evaluation import evaluate_split
+from tfbig.train.fit import fit_resumable
+from tfbig.train.optimizers import build_optimizer
+from tfbig.train.resume import checkpointable_dropout
+
+log = logging.getLogger(__name__)
+
+
+class Job:
+    """What one kind of run does at each step of `run_job`; the defaults are a plain fine-tuning run."""
+
+    kind = "train"
+
+    def load_data(self, cfg):
+        """The run's tfbig.train.data.RunData (splits, tokenizer, fitted task)."""
+        raise NotImplementedError
+
+    def build_model(self, cfg, data):
+        """The model `fit` trains; called inside the strategy's scope."""
+        raise NotImplementedError
+
+    def train_data(self, cfg, data, model) -> EpochData:
+        """The training batches of every epoch (micro-batch size × accumulation steps per batch)."""
+        d, t = cfg.data, cfg.train
+        return EpochData.from_split(data.splits.train, data.task, data.tokenizer, d.batch_size * t.accumulation_steps,
+                                    seed=cfg.seed, bucketing=d.bucketing, static_shapes=d.static_shapes,
+                                    on_error=d.on_error)
+
+    def served_model(self, model):
+        """The model that is evaluated, exported and saved (a distillation's student)."""
+        return model
+
+    def report_extras(self, cfg, data, model, report: dict) -> dict:
+        """Job-specific entries of report.json."""
+        return {}
+
+
+def run_job(cfg, job: Job, extra_callbacks: list | None = None) -> dict:
+    """Runs `job` from `cfg`: trains, evaluates on the test split, writes the run folder and exports.
+
+    extra_callbacks: Keras callbacks added to fit's (benchmarks use one to time accuracy per epoch).
+    Returns the report (also in <run>/report.json).
+    """
+    strategy, plan = make_strategy(cfg)  # first: multi-worker setup and logical devices must precede any TF op
+    cfg = plan.apply(cfg)  # a copy with the hardware's decisions (precision, static shapes, ...): config.yaml records them
+    keras.utils.set_random_seed(cfg.seed)
+    set_precision(cfg.train.precision)  # before any layer is built: layers take the global policy
+    folder = RunFolder(cfg.run_dir)
+    with folder.lock():
+        return _run_locked(cfg, job, strategy, folder, extra_callbacks)
+
+
+def _run_locked(cfg, job, strategy, folder, extra_callbacks):
+    d, t = cfg.data, cfg.train
+    folder.write_config(cfg)
+    data = job.load_data(cfg)
+    splits, task, tok = data.splits, data.task, data.tokenizer
+    folder.write_labels(task.labels)
+    val_ds = None
+    if len(splits.val):
+        val_ds = split_dataset(splits.val, task, tok, d.batch_size, bucketing=d.bucketing,
+                               static_shapes=d.static_shapes, on_error=d.on_error)
+    val_ds = shard_per_worker(val_ds)
+    with strategy.scope(), checkpointable_dropout():
+        model = job.build_model(cfg, data)
+    train = job.train_data(cfg, data, model)
+    with ShardErrors():  # a bad shard record: one line naming the file and record, not a traceback
+        steps_per_epoch = train.steps_per_epoch  # counted: each length bucket ends on its own partial batch
+    with strategy.scope(), checkpointable_dropout():
+        optimizer = wrap_optimizer(build_optimizer(t, steps_per_epoch * t.epochs), t.precision)
+        model.compile(optimizer=optimizer, steps_per_execution=t.steps_per_execution)
+
+    start = time.time()
+    # A cluster restores through Keras' BackupAndRestore, which every worker reads; a single process uses
+    # tfbig's own resume (exact data position and RNG). Both at once would fight over fit's state.
+    backups = backup_callbacks(cfg.runtime) if num_workers() > 1 else []
+    served = job.served_model(model)
+    with ShardErrors():
+        fit = fit_resumable(cfg, model, train, val_ds, task, cfg.run_dir, transform=shard_per_worker,
+                            extra_callbacks=backups + list(extra_callbacks or []), own_resume=not backups)
+        train_seconds = time.time() - start
+        report = evaluate_split(served, splits.test, task, tok, d.batch_size)
+    epochs_run = len(fit.history.epoch) if fit.history else 0  # in this process: a resumed run counts the rest
+    report.update({"task": task.name, "job": job.kind, "train_seconds": round(train_seconds, 1),
+                   "epochs_run": epochs_run, "resumed_from_step": fit.start_step, "steps": fit.end_step,
+                   "steps_planned": steps_per_epoch * t.epochs, "best": fit.best,
+                   "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
+                   "cleaning": data.cleaning})
+    report.update(job.report_extras(cfg, data, model, report))
+    if t.baseline and hasattr(splits.train, "texts"):
+        report["baseline"] = task.baseline(splits.train.texts + splits.val.texts,
+                                           task.encode(splits.train.labels + splits.val.labels),
+                                           splits.test.texts, task.encode(splits.test.labels), cfg.seed)
+    task.write_report(report, cfg.run_dir)
+    write_test_summaries(cfg.run_dir, report, t.epochs, task)
+    from tfbig.export.saved_model import export_saved_model
+
+    report["export"] = export_saved_model(served, tok, task, os.path.join(cfg.export_dir, cfg.name),
+                                          assets={"config.yaml": folder.config_text()})
+    folder.save_weights(served)
+    folder.write_report(report)
+    return report
