@@ -4,33 +4,31 @@ import os
 import time
 
 from tfbig._keras import keras
-from tfbig.config import load_config, save_config
+from tfbig.config import save_config
 from tfbig.data.pipeline import make_dataset
 from tfbig.distill.cache import compute_teacher_logits, with_teacher_logits
 from tfbig.distill.config import check_same_split, parse_layer_map
 from tfbig.distill.model import DistillationModel
-from tfbig.distill.student import build_student
+from tfbig.distill.student import student_of
 from tfbig.errors import UserError
 from tfbig.io_utils import atomic_write_json, atomic_write_text
-from tfbig.models.folder import default_model_dir
 from tfbig.train.optimizers import build_optimizer
-from tfbig.train.run import build_classifier, evaluate_split, label_ids, prepare
+from tfbig.train.run import evaluate_split, label_ids, prepare
 
 log = logging.getLogger(__name__)
 
 
 def load_teacher(run_dir: str):
     """Rebuilds the classifier a `tfbig train` run folder holds; returns (model, its RunConfig, labels, model_dir)."""
-    for needed in ("config.yaml", "labels.txt", "final.weights.index"):
-        if not os.path.isfile(os.path.join(run_dir, needed)):
-            raise UserError(f"teacher run folder {run_dir} has no {needed} (is it a finished `tfbig train` run?)")
-    cfg = load_config(os.path.join(run_dir, "config.yaml"))
-    with open(os.path.join(run_dir, "labels.txt"), encoding="utf-8") as f:
-        labels = [line.rstrip("\n") for line in f if line.strip()]
-    model_dir = cfg.model.model_dir or default_model_dir()
-    model = build_classifier(cfg, model_dir, len(labels))
-    model.load_weights(os.path.join(run_dir, "final.weights")).expect_partial()  # no optimizer slots needed
-    return model, cfg, labels, model_dir
+    from tfbig.runs import RunFolder
+    from tfbig.runs.rebuild import run_model_dir
+
+    run = RunFolder(run_dir)
+    missing = run.missing()
+    if missing:
+        raise UserError(f"teacher run folder {run_dir} has no {missing[0]} (is it a finished `tfbig train` run?)")
+    cfg = run.read_config()
+    return run.load_model(), cfg, run.read_labels(), run_model_dir(cfg)
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -44,20 +42,37 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(round(time.time() - self._start, 2))
 
 
-def distill_run(cfg) -> dict:
-    """Distils the teachers of `cfg.distill.teachers` into a student; writes the run folder and the export."""
-    keras.utils.set_random_seed(cfg.seed)
-    d, t, dc, sc = cfg.data, cfg.train, cfg.distill, cfg.student
+def load_teachers(cfg) -> tuple:
+    """(models, labels) of `cfg.distill.teachers`; sets cfg.model.model_dir to the model folder they share."""
     teachers, labels, model_dir = [], None, None
-    for run_dir in dc.teachers:
+    for run_dir in cfg.distill.teachers:
         model, tcfg, tlabels, tdir = load_teacher(run_dir)
-        check_same_split(d, tcfg.data, run_dir)
+        check_same_split(cfg.data, tcfg.data, run_dir)
         if labels is not None and (tlabels != labels or tdir != model_dir):
             raise UserError(f"teacher {run_dir} has labels {tlabels} / model {tdir}; the first has {labels} / "
                             f"{model_dir}: teachers must share labels and vocabulary")
         teachers.append(model)
         labels, model_dir = tlabels, tdir
     cfg.model.model_dir = model_dir  # the student reads the teachers' tokenizer (and embeddings, if copied)
+    return teachers, labels
+
+
+def distill_run(cfg) -> dict:
+    """Distils the teachers of `cfg.distill.teachers` into a student; writes the run folder and the export.
+
+    The run folder is locked from its creation to the end: a second job on it is refused at once
+    (tfbig.runs.lock).
+    """
+    from tfbig.runs import RunFolder
+
+    keras.utils.set_random_seed(cfg.seed)
+    teachers, labels = load_teachers(cfg)  # before the run folder exists: a bad teacher leaves no folder
+    with RunFolder(cfg.run_dir).lock():
+        return _distill_run(cfg, teachers, labels)
+
+
+def _distill_run(cfg, teachers: list, labels: list) -> dict:
+    d, t, dc = cfg.data, cfg.train, cfg.distill
     os.makedirs(cfg.run_dir, exist_ok=True)
     save_config(cfg, os.path.join(cfg.run_dir, "config.yaml"))
     atomic_write_text(os.path.join(cfg.run_dir, "labels.txt"), "\n".join(labels) + "\n")
@@ -66,11 +81,7 @@ def distill_run(cfg) -> dict:
     if splits.labels != labels:
         raise UserError(f"the data has labels {splits.labels}; the teacher was trained on {labels}")
 
-    student = build_student(teachers[0], len(labels), init=sc.init, num_layers=sc.num_layers,
-                            teacher_layers=[int(i) for i in sc.teacher_layers], preset=sc.preset,
-                            backbone=cfg.model.backbone, dropout=cfg.model.dropout,
-                            backbone_dropout=cfg.model.backbone_dropout, l2=t.l2, l1=t.l1,
-                            penalty_exclude=t.penalty_exclude)
+    student = student_of(cfg, teachers[0], len(labels))
     train_ids = label_ids(splits.train, labels)
     cache_seconds = None
     if dc.cache_teacher_logits and not (dc.hidden_weight or dc.attention_weight):

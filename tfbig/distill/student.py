@@ -123,3 +123,16 @@ def build_student(teacher, num_classes: int, init: str = "teacher", num_layers: 
     if init == "teacher" and getattr(teacher, "head", None) is not None:
         student.head.set_weights(teacher.head.get_weights())  # the copied pooler feeds it what it was trained on
     return student
+
+
+def student_of(cfg, teacher, num_classes: int) -> TextClassifier:
+    """The student a DistillRunConfig describes (`student`, `model` and `train` sections), shaped from `teacher`.
+
+    The one place the config becomes `build_student`'s arguments: `tfbig distill` builds the student with
+    it and a distilled run folder is rebuilt with it (tfbig.runs.rebuild), so both give the same model.
+    """
+    s, t, m = cfg.student, cfg.train, cfg.model
+    return build_student(teacher, num_classes, init=s.init, num_layers=s.num_layers,
+                         teacher_layers=[int(i) for i in s.teacher_layers], preset=s.preset, backbone=m.backbone,
+                         dropout=m.dropout, backbone_dropout=m.backbone_dropout, l2=t.l2, l1=t.l1,
+                         penalty_exclude=t.penalty_exclude)

@@ -27,10 +27,10 @@ def read_labelled(data: str, data_format: str = "auto", text_column: str = "text
 
 def run_test_split(run_dir: str):
     """The test split of a run folder, re-made from its config (same data, fractions and seed)."""
-    from tfbig.config import load_config
+    from tfbig.runs import RunFolder
     from tfbig.train.run import prepare
 
-    splits = prepare(load_config(os.path.join(run_dir, "config.yaml"))).splits
+    splits = prepare(RunFolder(run_dir).read_config()).splits  # a distilled run's config too
     return splits.test.texts, splits.test.labels
 
 

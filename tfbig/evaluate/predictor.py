@@ -1,14 +1,16 @@
 """Loads what `tfbig evaluate` scores: a run folder (config + final.weights) or an exported SavedModel."""
 import logging
-import os
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from tfbig.errors import UserError
+from tfbig.export.loader import find_saved_model
 
 log = logging.getLogger(__name__)
+
+saved_model_dir = find_saved_model  # the name this module gave it first
 
 
 @dataclass
@@ -19,45 +21,24 @@ class Predictor:
     probabilities: Callable  # list of str -> (N, num_labels) float array
 
 
-def _read_labels(path: str) -> list:
-    if not os.path.isfile(path):
-        raise UserError(f"{path} not found")
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f if line.strip()]
-
-
 def is_run_dir(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, "config.yaml")) and os.path.isfile(os.path.join(path, "labels.txt"))
+    from tfbig.runs import RunFolder
 
-
-def saved_model_dir(path: str) -> str | None:
-    """`path` itself when it holds saved_model.pb, else its highest numbered version folder that does."""
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = sorted((int(n) for n in os.listdir(path) if n.isdigit()), reverse=True) if os.path.isdir(path) else []
-    for v in versions:
-        if os.path.isfile(os.path.join(path, str(v), "saved_model.pb")):
-            return os.path.join(path, str(v))
-    return None
+    return RunFolder.is_run_folder(path)
 
 
 def load_run(run_dir: str, batch_size: int | None = None) -> Predictor:
-    """Rebuilds the run's classifier from its config.yaml and loads final.weights."""
-    from tfbig.config import load_config
+    """Rebuilds the run's model (trained or distilled) from its folder, with final.weights loaded."""
     from tfbig.data.tokenizer import BertTextTokenizer
-    from tfbig.models.folder import default_model_dir
-    from tfbig.train.run import build_classifier, predict_logits
+    from tfbig.runs import RunFolder
+    from tfbig.runs.rebuild import run_model_dir
+    from tfbig.train.run import predict_logits
 
-    weights = os.path.join(run_dir, "final.weights")
-    if not os.path.isfile(weights + ".index"):
-        raise UserError(f"{run_dir} has no final.weights: the run has not finished (rerun its train command "
-                        "to resume it)")
-    cfg = load_config(os.path.join(run_dir, "config.yaml"))
-    labels = _read_labels(os.path.join(run_dir, "labels.txt"))
-    model_dir = cfg.model.model_dir or default_model_dir()
-    tokenizer = BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length)
-    model = build_classifier(cfg, model_dir, len(labels))
-    model.load_weights(weights).expect_partial()  # the optimizer state is not needed
+    run = RunFolder(run_dir)
+    run.require_finished()
+    cfg, labels = run.read_config(), run.read_labels()
+    tokenizer = BertTextTokenizer.from_model_dir(run_model_dir(cfg), cfg.data.max_length)
+    model = run.load_model()
     size = batch_size or cfg.data.batch_size
 
     def probabilities(texts):
@@ -69,28 +50,16 @@ def load_run(run_dir: str, batch_size: int | None = None) -> Predictor:
 
 def load_saved_model(path: str, batch_size: int = 64) -> Predictor:
     """Calls the SavedModel's serving_default signature (raw text in, probabilities out) batch by batch."""
-    from tfbig._keras import tf
-    from tfbig.progress import progress
+    from tfbig.export.loader import SavedClassifier
 
-    loaded = tf.saved_model.load(path)
-    if "serving_default" not in loaded.signatures:
-        raise UserError(f"{path}: no serving_default signature; signatures: {', '.join(loaded.signatures)}")
-    serve = loaded.signatures["serving_default"]
-    labels = _read_labels(os.path.join(path, "assets.extra", "labels.txt"))
-
-    def probabilities(texts):
-        texts = list(texts)
-        out = [serve(text=tf.constant(texts[i:i + batch_size]))["probabilities"].numpy()
-               for i in progress(range(0, len(texts), batch_size), desc="predicting", unit="batch")]
-        return np.concatenate(out, axis=0) if out else np.zeros((0, len(labels)), np.float32)
-
-    return Predictor("saved_model", path, labels, probabilities)
+    clf = SavedClassifier(path)
+    return Predictor("saved_model", clf.path, clf.labels, lambda texts: clf.predict(texts, batch_size).probabilities)
 
 
 def load_predictor(path: str, batch_size: int | None = None) -> Predictor:
     if is_run_dir(path):
         return load_run(path, batch_size)
-    found = saved_model_dir(path)
+    found = find_saved_model(path)
     if found:
         return load_saved_model(found, batch_size or 64)
     raise UserError(f"{path} is neither a run folder (config.yaml, labels.txt, final.weights) nor a SavedModel "

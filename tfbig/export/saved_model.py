@@ -7,6 +7,7 @@ import tempfile
 
 from tfbig._keras import tf
 from tfbig.errors import UserError
+from tfbig.labels import labels_text
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def tokenizer_kind(tokenizer) -> str:
 
 def _write_assets(folder: str, tokenizer, labels: list, assets: dict) -> dict:
     """Writes the asset files to `folder`; returns {name: path} for ServingModule."""
-    files = {"labels.txt": "\n".join(labels) + "\n",
+    files = {"labels.txt": labels_text(labels),
              "tfbig_export.json": json.dumps({"tokenizer": tokenizer_kind(tokenizer), "labels": list(labels),
                                               "max_length": tokenizer.max_length}, indent=2) + "\n"}
     if tokenizer_kind(tokenizer) == "fast":  # the core tokenizer tracks its own vocabulary asset
@@ -111,7 +112,7 @@ def export_saved_model(model, tokenizer, labels: list, root: str, version: int |
             tf.saved_model.save(module, tmp, signatures=signatures)
         extra = os.path.join(tmp, "assets.extra")  # copies for clients that read files beside the model
         os.makedirs(extra, exist_ok=True)
-        for name, text in {"labels.txt": "\n".join(labels) + "\n", **(assets or {})}.items():
+        for name, text in {"labels.txt": labels_text(labels), **(assets or {})}.items():
             with open(os.path.join(extra, name), "w", encoding="utf-8") as f:
                 f.write(text)
         write_warmup_requests(os.path.join(tmp, "assets.extra", "tf_serving_warmup_requests"),

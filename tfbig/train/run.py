@@ -100,10 +100,19 @@ def train_run(cfg: RunConfig, extra_callbacks: list | None = None) -> dict:
     """Trains, evaluates on the test split, writes the run folder and exports; returns the report.
 
     extra_callbacks: Keras callbacks added to fit's (benchmarks use one to time accuracy per epoch).
+    The run folder is locked from its creation to the end: a second job on it is refused at once
+    (tfbig.runs.lock). A cluster's non-chief workers lock their own `.workers/` folders (make_strategy).
     """
+    from tfbig.runs import RunFolder
+
     strategy = make_strategy(cfg)  # first: multi-worker setup and logical devices must precede any TF op
     keras.utils.set_random_seed(cfg.seed)
     set_precision(cfg.train.precision)  # before any layer is built: layers take the global policy
+    with RunFolder(cfg.run_dir).lock():  # after make_strategy, which points a worker at its own folder
+        return _train_run(cfg, strategy, extra_callbacks)
+
+
+def _train_run(cfg: RunConfig, strategy, extra_callbacks: list | None) -> dict:
     run_dir = cfg.run_dir
     os.makedirs(run_dir, exist_ok=True)
     save_config(cfg, os.path.join(run_dir, "config.yaml"))
