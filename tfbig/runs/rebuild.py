@@ -1,0 +1,40 @@
+"""Rebuilds the model of any run kind from its config: a trained classifier, or a distilled student.
+
+The one home of "config → model before its weights are loaded" for a finished run: `tfbig evaluate`,
+`tfbig export` and a distillation's teachers all rebuild through `rebuild_model`.
+"""
+from tfbig.errors import UserError
+
+
+def is_distilled(cfg) -> bool:
+    """Whether `cfg` is a distillation run's config (a DistillRunConfig)."""
+    from tfbig.distill.config import DistillRunConfig
+
+    return isinstance(cfg, DistillRunConfig)
+
+
+def run_model_dir(cfg) -> str:
+    """The model folder (tokenizer, and the backbone's pretrained weights) a run was trained from."""
+    from tfbig.models.folder import default_model_dir
+
+    return cfg.model.model_dir or default_model_dir()
+
+
+def rebuild_model(cfg, model_dir: str, labels: list):
+    """The built (called once) model of a run, with fresh weights; its final.weights are loaded by the caller.
+
+    cfg: RunConfig or DistillRunConfig. A distilled student is shaped from its first teacher's run folder,
+        which is rebuilt (with its weights: the student copies the teacher's layers) the same way.
+    labels: list of str. The run's class names, in label id order.
+    """
+    if not is_distilled(cfg):
+        from tfbig.train.run import build_classifier
+
+        return build_classifier(cfg, model_dir, len(labels))
+    from tfbig.distill.student import student_of
+    from tfbig.runs.folder import RunFolder
+
+    if not cfg.distill.teachers:
+        raise UserError("the distillation run's config names no teacher (distill.teachers)")
+    teacher = RunFolder(cfg.distill.teachers[0]).load_model()
+    return student_of(cfg, teacher, len(labels))
