@@ -89,3 +89,20 @@ def test_export_a_distilled_run_and_evaluate_the_export(runs, capsys):
     out = os.path.join(runs["tmp"], "eval-export")
     assert main(["evaluate", root, "--data", runs["data"], "--out", out]) == 0
     assert json.load(open(os.path.join(out, "report.json")))["model_kind"] == "saved_model"
+
+
+def test_a_distilled_run_whose_teacher_is_gone_names_it(runs, tmp_path):
+    run, _ = runs["student"]
+    cfg = run.read_config()
+    cfg.distill.teachers = [str(tmp_path / "moved")]
+    moved = RunFolder(str(tmp_path / "student"))
+    moved.write_config(cfg)
+    moved.write_labels(LABELS)
+    for name in os.listdir(run.path):
+        if name.startswith("final.weights"):
+            os.link(os.path.join(run.path, name), os.path.join(moved.path, name))
+    from tfbig.errors import UserError
+
+    with pytest.raises(UserError, match=r"^a distilled student is rebuilt from its teacher \(distill.teachers\[0\]\): "
+                                        f"run folder not found: {tmp_path / 'moved'}$"):
+        moved.load_model()

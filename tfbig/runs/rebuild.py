@@ -36,5 +36,8 @@ def rebuild_model(cfg, model_dir: str, labels: list):
 
     if not cfg.distill.teachers:
         raise UserError("the distillation run's config names no teacher (distill.teachers)")
-    teacher = RunFolder(cfg.distill.teachers[0]).load_model()
+    try:
+        teacher = RunFolder(cfg.distill.teachers[0]).load_model()
+    except UserError as e:  # say why a teacher is read at all
+        raise UserError(f"a distilled student is rebuilt from its teacher (distill.teachers[0]): {e}") from None
     return student_of(cfg, teacher, len(labels))
