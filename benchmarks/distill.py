@@ -39,10 +39,10 @@ from tfbig.data.pipeline import make_dataset  # noqa: E402
 from tfbig.distill.cache import compute_teacher_logits, with_teacher_logits  # noqa: E402
 from tfbig.distill.config import load_distill_config  # noqa: E402
 from tfbig.distill.model import DistillationModel  # noqa: E402
-from tfbig.runs.distill_job import distill_run, load_teacher  # noqa: E402
+from tfbig.jobs.distill_job import distill_run, load_teacher  # noqa: E402
 from tfbig.distill.student import build_student  # noqa: E402
 from tfbig.train.optimizers import build_optimizer  # noqa: E402
-from tfbig.runs.train_job import train_run
+from tfbig.jobs.train_job import train_run
 from tfbig.train.data import label_ids, load_run_data
 from tfbig.train.evaluation import evaluate_split  # noqa: E402
 

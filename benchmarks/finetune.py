@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from tfbig._keras import keras, tf  # noqa: E402
 from tfbig.config import load_config  # noqa: E402
 from tfbig.data.pipeline import split_dataset  # noqa: E402
-from tfbig.runs.train_job import train_run
+from tfbig.jobs.train_job import train_run
 from tfbig.train.data import load_run_data  # noqa: E402
 
 MAX_LENGTH, BATCH, EPOCHS, LR, SEED = 128, 32, 3, 5e-5, 0

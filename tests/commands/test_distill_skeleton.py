@@ -95,7 +95,7 @@ class Watch(keras.callbacks.Callback):
 
 def test_bf16_student_and_a_schedule_that_ends_at_the_last_step(teacher):
     from tfbig.distill.config import load_distill_config
-    from tfbig.runs.distill_job import distill_run
+    from tfbig.jobs.distill_job import distill_run
 
     args = _sets(teacher, "bf16", "train.precision=mixed_bfloat16", "data.bucketing=true", "train.epochs=3")
     cfg = load_distill_config(None, args[1::2], teachers=[teacher["run"]])

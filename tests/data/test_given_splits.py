@@ -151,7 +151,7 @@ def test_the_resume_fingerprint_holds_the_given_paths():
 
 
 def test_train_run_on_given_csv_splits(tmp_path, tiny_bert_dir):
-    from tfbig.runs.train_job import train_run
+    from tfbig.jobs.train_job import train_run
 
     rows = _many(6)
     files = {"train": rows[:12], "validation": rows[12:], "test": _many(2, seed=5)}

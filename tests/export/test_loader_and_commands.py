@@ -72,3 +72,16 @@ def test_unfinished_run_folder_and_bad_tokenizer_exit_2(capsys, tmp_path, tiny_r
     with pytest.raises(SystemExit) as e:
         main(["export", cfg.run_dir, "--tokenizer", "slow"])
     assert e.value.code == 2
+
+
+def test_loader_reads_an_older_exports_labels_from_assets_extra(tmp_path, fast_export, bbc_texts):
+    """Exports whose assets/ lacked labels.txt: the copy in assets.extra/ is read; predictions unchanged."""
+    old = tmp_path / "old" / "1"
+    shutil.copytree(fast_export, old)
+    os.remove(old / "assets" / "labels.txt")
+    clf = SavedClassifier(str(old))
+    assert clf.labels == ["business", "entertainment", "politics", "sport", "tech"]
+    np.testing.assert_allclose(clf.predict(bbc_texts[:3]).probabilities,
+                               SavedClassifier(fast_export).predict(bbc_texts[:3]).probabilities, atol=1e-6, rtol=0)
+    os.remove(old / "assets.extra" / "labels.txt")  # then the metadata's copy
+    assert SavedClassifier(str(old)).labels == clf.labels

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from tfbig.config import load_config
-from tfbig.runs.train_job import train_run
+from tfbig.jobs.train_job import train_run
 
 
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "bbc_minilm.yaml")  # the `make demo` job

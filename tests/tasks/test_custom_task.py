@@ -10,7 +10,7 @@ from tfbig._keras import keras, tf
 from tfbig.config import load_config
 from tfbig.data.readers import Examples
 from tfbig.data.split import Splits
-from tfbig.runs.train_job import train_run
+from tfbig.jobs.train_job import train_run
 from tfbig.tasks.base import Task
 from tfbig.tasks.registry import get_task, register_task, task_names
 from tfbig.testing import tiny_run_overrides

@@ -10,7 +10,7 @@ from tfbig.data.shard_reader import ShardErrors
 from tfbig.data.shard_source import ShardSplit
 from tfbig.data.shards import write_shards
 from tfbig.errors import UserError
-from tfbig.runs.train_job import train_run
+from tfbig.jobs.train_job import train_run
 from tfbig.train.build import build_classifier
 from tfbig.train.data import load_run_data
 from tfbig.train.evaluation import evaluate_split

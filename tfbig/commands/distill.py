@@ -13,7 +13,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from tfbig.commands.train import print_test_report
     from tfbig.distill.config import load_distill_config
-    from tfbig.runs.distill_job import distill_run
+    from tfbig.jobs.distill_job import distill_run
 
     cfg = load_distill_config(args.config, args.set, teachers=args.teacher)
     report = distill_run(cfg)

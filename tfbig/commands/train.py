@@ -26,7 +26,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from tfbig.config import load_config
-    from tfbig.runs.train_job import train_run
+    from tfbig.jobs.train_job import train_run
 
     cfg = load_config(args.config, args.set)
     report = train_run(cfg)

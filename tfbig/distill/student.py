@@ -131,3 +131,17 @@ def build_student(teacher, task, init: str = "teacher", num_layers: int = 2, tea
     if init == "teacher" and getattr(teacher, "head", None) is not None:
         student.head.set_weights(teacher.head.get_weights())  # the copied pooler feeds it what it was trained on
     return student
+
+
+def student_of(cfg, teacher, task) -> TaskModel:
+    """The student a DistillRunConfig describes (`student`, `model` and `train` sections), shaped from `teacher`.
+
+    The one place the config becomes `build_student`'s arguments: `tfbig distill` builds the student with
+    it and a distilled run folder is rebuilt with it (tfbig.runs.rebuild), so both give the same model.
+    task: the run's Task (or a number of classes).
+    """
+    s, t, m = cfg.student, cfg.train, cfg.model
+    return build_student(teacher, task, init=s.init, num_layers=s.num_layers,
+                         teacher_layers=[int(i) for i in s.teacher_layers], preset=s.preset, backbone=m.backbone,
+                         dropout=m.dropout, backbone_dropout=m.backbone_dropout, l2=t.l2, l1=t.l1,
+                         penalty_exclude=t.penalty_exclude)

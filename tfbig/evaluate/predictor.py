@@ -1,14 +1,16 @@
 """Loads what `tfbig evaluate` scores: a run folder (config + final.weights) or an exported SavedModel."""
 import logging
-import os
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from tfbig.errors import UserError
+from tfbig.export.loader import find_saved_model
 
 log = logging.getLogger(__name__)
+
+saved_model_dir = find_saved_model  # the name this module gave it first
 
 
 @dataclass
@@ -19,26 +21,10 @@ class Predictor:
     probabilities: Callable  # list of str -> (N, num_labels) float array
 
 
-def _read_labels(path: str) -> list:
-    if not os.path.isfile(path):
-        raise UserError(f"{path} not found")
-    with open(path, encoding="utf-8") as f:
-        return [line.rstrip("\n") for line in f if line.strip()]
-
-
 def is_run_dir(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, "config.yaml")) and os.path.isfile(os.path.join(path, "labels.txt"))
+    from tfbig.runs import RunFolder
 
-
-def saved_model_dir(path: str) -> str | None:
-    """`path` itself when it holds saved_model.pb, else its highest numbered version folder that does."""
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = sorted((int(n) for n in os.listdir(path) if n.isdigit()), reverse=True) if os.path.isdir(path) else []
-    for v in versions:
-        if os.path.isfile(os.path.join(path, str(v), "saved_model.pb")):
-            return os.path.join(path, str(v))
-    return None
+    return RunFolder.is_run_folder(path)
 
 
 def load_run(run_dir: str, batch_size: int | None = None) -> Predictor:
@@ -64,28 +50,16 @@ def load_run(run_dir: str, batch_size: int | None = None) -> Predictor:
 
 def load_saved_model(path: str, batch_size: int = 64) -> Predictor:
     """Calls the SavedModel's serving_default signature (raw text in, probabilities out) batch by batch."""
-    from tfbig._keras import tf
-    from tfbig.progress import progress
+    from tfbig.export.loader import SavedClassifier
 
-    loaded = tf.saved_model.load(path)
-    if "serving_default" not in loaded.signatures:
-        raise UserError(f"{path}: no serving_default signature; signatures: {', '.join(loaded.signatures)}")
-    serve = loaded.signatures["serving_default"]
-    labels = _read_labels(os.path.join(path, "assets.extra", "labels.txt"))
-
-    def probabilities(texts):
-        texts = list(texts)
-        out = [serve(text=tf.constant(texts[i:i + batch_size]))["probabilities"].numpy()
-               for i in progress(range(0, len(texts), batch_size), desc="predicting", unit="batch")]
-        return np.concatenate(out, axis=0) if out else np.zeros((0, len(labels)), np.float32)
-
-    return Predictor("saved_model", path, labels, probabilities)
+    clf = SavedClassifier(path)
+    return Predictor("saved_model", clf.path, clf.labels, lambda texts: clf.predict(texts, batch_size).probabilities)
 
 
 def load_predictor(path: str, batch_size: int | None = None) -> Predictor:
     if is_run_dir(path):
         return load_run(path, batch_size)
-    found = saved_model_dir(path)
+    found = find_saved_model(path)
     if found:
         return load_saved_model(found, batch_size or 64)
     raise UserError(f"{path} is neither a run folder (config.yaml, labels.txt, final.weights) nor a SavedModel "

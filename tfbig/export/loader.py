@@ -1,4 +1,9 @@
-"""Loads an exported SavedModel for use from Python: `SavedClassifier(path).predict(texts)`."""
+"""The one loader of an exported SavedModel: `SavedClassifier(path).predict(texts)`.
+
+`tfbig predict`, `tfbig evaluate SAVED_MODEL` and Python users all read an export through it, so the
+class names and the export's metadata come from one place: the SavedModel's assets/ (what the graph
+itself tracks), falling back to assets.extra/ for exports written before assets/ held them.
+"""
 import json
 import logging
 import os
@@ -7,8 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from tfbig.errors import UserError
+from tfbig.labels import FILE as LABELS_FILE, parse_labels
 
 log = logging.getLogger(__name__)
+
+ASSET_FOLDERS = ("assets", "assets.extra")  # in the order they are read
+METADATA_FILE = "tfbig_export.json"
 
 
 @dataclass
@@ -18,17 +27,25 @@ class Predictions:
     probabilities: np.ndarray  # (B, num_classes) float32
 
 
-def version_dir(path: str) -> str:
-    """`path` itself if it holds a SavedModel, else its highest integer version folder."""
+def find_saved_model(path: str) -> str | None:
+    """`path` itself if it holds saved_model.pb, else its highest integer version folder holding one, else None."""
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
         return path
     if not os.path.isdir(path):
-        raise UserError(f"SavedModel folder not found: {path}")
+        return None
     versions = [int(n) for n in os.listdir(path)
                 if n.isdigit() and os.path.isfile(os.path.join(path, n, "saved_model.pb"))]
-    if not versions:
+    return os.path.join(path, str(max(versions))) if versions else None
+
+
+def version_dir(path: str) -> str:
+    """`path` itself if it holds a SavedModel, else its highest integer version folder; a UserError if neither."""
+    if not os.path.exists(path):
+        raise UserError(f"SavedModel folder not found: {path}")
+    found = find_saved_model(path)
+    if found is None:
         raise UserError(f"{path}: no SavedModel and no version folder (1/, 2/, ...) holding one")
-    return os.path.join(path, str(max(versions)))
+    return found
 
 
 class SavedClassifier:
@@ -45,35 +62,46 @@ class SavedClassifier:
 
         self.path = version_dir(path)
         self.version = int(os.path.basename(self.path)) if os.path.basename(self.path).isdigit() else None
-        self.metadata = self._read_asset("tfbig_export.json", json.loads, default={})
+        self.metadata = self._read_asset(METADATA_FILE, lambda text, path: json.loads(text), default={})
         if self.metadata.get("tokenizer", "fast") == "fast":
             try:
                 import tensorflow_text  # noqa: F401  (registers NormalizeUTF8 & co. before loading)
             except ImportError:
                 raise UserError(f"{self.path} tokenizes with tensorflow-text ops: pip install tensorflow-text "
                                 "(or export with --tokenizer core)") from None
+        labels = self._read_asset(LABELS_FILE, parse_labels, default=None)
+        self.labels = labels or list(self.metadata.get("labels", []))  # else the metadata's copy
+        if not self.labels:
+            raise UserError(f"{self.path}: no {LABELS_FILE} in {' or '.join(ASSET_FOLDERS)} (is it a tfbig export?)")
         self._loaded = tf.saved_model.load(self.path)
+        if "serving_default" not in self._loaded.signatures:
+            raise UserError(f"{self.path}: no serving_default signature; signatures: "
+                            f"{', '.join(self._loaded.signatures) or 'none'}")
         self._serve = self._loaded.signatures["serving_default"]
-        self.labels = self._read_asset("labels.txt", lambda s: [x for x in s.split("\n") if x], default=[])
         self._tf = tf
 
     def _read_asset(self, name: str, parse, default):
-        path = os.path.join(self.path, "assets", name)
-        if not os.path.isfile(path):
-            return default
-        with open(path, encoding="utf-8") as f:
-            return parse(f.read())
+        """parse(text, path) of the first assets folder holding `name`; `default` when none does."""
+        for folder in ASSET_FOLDERS:
+            path = os.path.join(self.path, folder, name)
+            if os.path.isfile(path):
+                with open(path, encoding="utf-8") as f:
+                    return parse(f.read(), path)
+        return default
 
     @property
     def config_text(self) -> str:
-        """The training run's config.yaml, as exported."""
-        return self._read_asset("config.yaml", str, default="")
+        """The training run's config.yaml, as exported ("" if the export has none)."""
+        return self._read_asset("config.yaml", lambda text, path: text, default="")
 
     def predict(self, texts, batch_size: int = 64) -> Predictions:
         """texts: list of str (or bytes). Batched through the serving_default signature, order kept."""
+        from tfbig.progress import progress
+
         texts = list(texts)
         probs, ids, names = [], [], []
-        for i in range(0, max(len(texts), 1), batch_size):
+        # One call even for no texts: the signature answers an empty batch with (0, num_classes).
+        for i in progress(range(0, max(len(texts), 1), batch_size), desc="predicting", unit="batch"):
             out = self._serve(text=self._tf.constant(texts[i:i + batch_size], self._tf.string))
             probs.append(out["probabilities"].numpy())
             ids.append(out["label_id"].numpy())

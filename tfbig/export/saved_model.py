@@ -7,6 +7,7 @@ import tempfile
 
 from tfbig._keras import tf
 from tfbig.errors import UserError
+from tfbig.labels import labels_text
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def _write_assets(folder: str, tokenizer, task, assets: dict) -> dict:
     """Writes the asset files to `folder`; returns {name: path} for ServingModule."""
     labels = list(task.labels or [])
     metadata = {"tokenizer": tokenizer_kind(tokenizer), **task.export_metadata(), "max_length": tokenizer.max_length}
-    files = {"labels.txt": "\n".join(labels) + "\n", "tfbig_export.json": json.dumps(metadata, indent=2) + "\n"}
+    files = {"labels.txt": labels_text(labels), "tfbig_export.json": json.dumps(metadata, indent=2) + "\n"}
     if tokenizer_kind(tokenizer) == "fast":  # the core tokenizer tracks its own vocabulary asset
         files["vocab.txt"] = "\n".join(tokenizer.vocab) + "\n"
     files.update(assets)
@@ -116,7 +117,7 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
             tf.saved_model.save(module, tmp, signatures=signatures)
         extra = os.path.join(tmp, "assets.extra")  # copies for clients that read files beside the model
         os.makedirs(extra, exist_ok=True)
-        for name, text in {"labels.txt": "\n".join(labels) + "\n", **(assets or {})}.items():
+        for name, text in {"labels.txt": labels_text(labels), **(assets or {})}.items():
             with open(os.path.join(extra, name), "w", encoding="utf-8") as f:
                 f.write(text)
         write_warmup_requests(os.path.join(tmp, "assets.extra", "tf_serving_warmup_requests"),

@@ -1,24 +1,46 @@
-"""The model of a run folder, before its weights are loaded: one function for every kind of run."""
+"""Rebuilds the model of any run kind from its config: a trained TaskModel, or a distilled student.
+
+The one home of "config → model before its weights are loaded" for a finished run: `tfbig evaluate`,
+`tfbig export` and a distillation's teachers all rebuild through `rebuild_model`.
+"""
 from tfbig.errors import UserError
-from tfbig.models.folder import default_model_dir
-from tfbig.tasks.registry import get_task
-from tfbig.train.build import build_task_model
 
 
-def rebuild_model(cfg, labels: list):
-    """The TaskModel a run's config describes; a distilled student is shaped from its (first) teacher."""
+def is_distilled(cfg) -> bool:
+    """Whether `cfg` is a distillation run's config (a DistillRunConfig)."""
+    from tfbig.distill.config import DistillRunConfig
+
+    return isinstance(cfg, DistillRunConfig)
+
+
+def run_model_dir(cfg) -> str:
+    """The model folder (tokenizer, and the backbone's pretrained weights) a run was trained from."""
+    from tfbig.models.folder import default_model_dir
+
+    return cfg.model.model_dir or default_model_dir()
+
+
+def rebuild_model(cfg, model_dir: str, labels: list):
+    """The built (called once) model of a run, with fresh weights; its final.weights are loaded by the caller.
+
+    cfg: RunConfig or DistillRunConfig. A distilled student is shaped from its first teacher's run folder,
+        which is rebuilt (with its weights: the student copies the teacher's layers) the same way.
+    labels: list of str. The run's target vocabulary (class names), as its labels.txt holds it.
+    """
+    from tfbig.tasks.registry import get_task
+
     task = get_task(getattr(cfg, "task", "classification"), labels)
-    model_dir = cfg.model.model_dir or default_model_dir()
-    if not hasattr(cfg, "distill"):
+    if not is_distilled(cfg):
+        from tfbig.train.build import build_task_model
+
         return build_task_model(cfg, model_dir, task, name="classifier")
-    from tfbig.distill.student import build_student
+    from tfbig.distill.student import student_of
     from tfbig.runs.folder import RunFolder
 
     if not cfg.distill.teachers:
         raise UserError("the distillation run's config names no teacher (distill.teachers)")
-    teacher = RunFolder(cfg.distill.teachers[0]).load_model()  # the student copies its shapes (and layers)
-    s, t, m = cfg.student, cfg.train, cfg.model
-    return build_student(teacher, task, init=s.init, num_layers=s.num_layers,
-                         teacher_layers=[int(i) for i in s.teacher_layers], preset=s.preset, backbone=m.backbone,
-                         dropout=m.dropout, backbone_dropout=m.backbone_dropout, l2=t.l2, l1=t.l1,
-                         penalty_exclude=t.penalty_exclude)
+    try:
+        teacher = RunFolder(cfg.distill.teachers[0]).load_model()
+    except UserError as e:  # say why a teacher is read at all
+        raise UserError(f"a distilled student is rebuilt from its teacher (distill.teachers[0]): {e}") from None
+    return student_of(cfg, teacher, task)

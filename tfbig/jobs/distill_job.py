@@ -12,9 +12,9 @@ from tfbig._keras import keras
 from tfbig.distill.cache import compute_teacher_logits
 from tfbig.distill.config import check_same_split, parse_layer_map
 from tfbig.distill.model import DistillationModel
-from tfbig.distill.student import build_student
+from tfbig.distill.student import student_of
 from tfbig.errors import UserError
-from tfbig.runs.skeleton import Job, run_job
+from tfbig.jobs.skeleton import Job, run_job
 from tfbig.train.data import load_run_data
 from tfbig.train.epoch_data import EpochData
 from tfbig.train.evaluation import evaluate_split
@@ -61,12 +61,9 @@ class DistillJob(Job):
         return data
 
     def build_model(self, cfg, data):
-        t, dc, sc, m = cfg.train, cfg.distill, cfg.student, cfg.model
+        t, dc = cfg.train, cfg.distill
         self.teachers = [load_teacher(run_dir)[0] for run_dir, _, _ in self.teacher_configs]
-        student = build_student(self.teachers[0], data.task, init=sc.init, num_layers=sc.num_layers,
-                                teacher_layers=[int(i) for i in sc.teacher_layers], preset=sc.preset,
-                                backbone=m.backbone, dropout=m.dropout, backbone_dropout=m.backbone_dropout,
-                                l2=t.l2, l1=t.l1, penalty_exclude=t.penalty_exclude)
+        student = student_of(cfg, self.teachers[0], data.task)
         return DistillationModel(self.teachers, student, temperature=dc.temperature, alpha=dc.alpha,
                                  teacher_weights=[float(w) for w in dc.teacher_weights] or None,
                                  hidden_weight=dc.hidden_weight, attention_weight=dc.attention_weight,
@@ -118,7 +115,9 @@ def resolve_teachers(cfg):
     found, model_dir = [], None
     for run_dir in cfg.distill.teachers:
         folder = RunFolder(run_dir)
-        folder.require_finished()
+        missing = folder.missing()
+        if missing:
+            raise UserError(f"teacher run folder {run_dir} has no {missing[0]} (is it a finished `tfbig train` run?)")
         tcfg, labels = folder.read_config(), folder.read_labels()
         check_same_split(cfg.data, tcfg.data, run_dir)
         tdir = tcfg.model.model_dir

@@ -1,5 +1,5 @@
 """`tfbig train`: fine-tune a backbone with the config's task head through the run skeleton."""
-from tfbig.runs.skeleton import Job, run_job
+from tfbig.jobs.skeleton import Job, run_job
 from tfbig.train.build import build_task_model
 from tfbig.train.data import load_run_data
 
