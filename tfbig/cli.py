@@ -15,6 +15,7 @@ COMMANDS = [
     "shard",
     "export",
     "predict",
+    "plan",
 ]
 
 

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import yaml
 
 from tfbig.errors import UserError
-from tfbig.names import (BACKBONES, DECAYS, FORMATS, MONITORS, ON_ERRORS, OPTIMIZERS, PRECISION_CHOICES,
-                         STRATEGIES)
+from tfbig.names import (BACKBONES, DECAYS, FORMATS, LORA_TARGETS, MONITORS, ON_ERRORS, OPTIMIZERS,
+                         PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
 
 # A model folder's config.json without max_position_embeddings gets BERT's (and BertEncoder's) default.
 DEFAULT_MAX_POSITIONS = 512
@@ -47,11 +47,22 @@ def check_given_splits(d: DataConfig) -> None:
 
 
 @dataclass
+class LoraConfig:
+    """LoRA adapters on the tfbig backbone (tfbig.models.lora.apply_lora takes these names)."""
+    rank: int = 0  # 0: no LoRA, the whole model trains; r ≥ 1: frozen backbone + rank-r adapters
+    alpha: float = 16.0  # the update A·B is scaled by alpha / rank
+    dropout: float = 0.0  # on each adapter's input
+    targets: list = field(default_factory=lambda: ["query", "value"])  # of LORA_TARGETS (tfbig.names)
+    layer_norms: bool = False  # the backbone's LayerNorms train too (the head always does)
+
+
+@dataclass
 class ModelConfig:
     backbone: str = "tfbig"  # tfbig: tfbig's own encoder (tfbig.models.encoder); hf: transformers' TFBertModel
     model_dir: str = ""  # a Hugging Face BERT folder; "" is the bundled all-MiniLM-L6-v2
     dropout: float = 0.1  # before the classification head
     backbone_dropout: float = -1.0  # <0 keeps the checkpoint's hidden/attention dropout
+    lora: LoraConfig = field(default_factory=LoraConfig)
 
 
 @dataclass
@@ -75,6 +86,7 @@ class TrainConfig:
     accumulation_steps: int = 1  # k micro-batches of data.batch_size per optimizer step: effective batch k·b
     checkpoint_every_steps: int = 500  # resumable checkpoint every N steps (and at each epoch end); 0: epochs only
     resume: bool = True  # rerunning a run folder continues from its last checkpoint
+    recompute: str = "none"  # none | blocks: recompute each encoder block's activations in the backward pass
 
 
 @dataclass
@@ -240,6 +252,13 @@ def validate(cfg) -> None:
     check_choice(cfg.runtime.strategy, STRATEGIES, "runtime.strategy")
     check_choice(d.format, FORMATS, "data.format")
     check_choice(d.on_error, ON_ERRORS, "data.on_error")
+    check_choice(t.recompute, RECOMPUTES, "train.recompute")
+    lora = cfg.model.lora
+    for target in lora.targets:
+        check_choice(target, LORA_TARGETS, "model.lora.targets")
+    if lora.rank < 0 or lora.alpha <= 0 or not 0 <= lora.dropout < 1 or (lora.rank and not lora.targets):
+        raise UserError(f"model.lora: rank must be ≥ 0, alpha > 0, dropout in [0, 1) and targets non-empty; got "
+                        f"rank {lora.rank}, alpha {lora.alpha}, dropout {lora.dropout}, targets {lora.targets}")
     if t.learning_rate <= 0:
         raise UserError(f"train.learning_rate must be positive, got {t.learning_rate}")
     if t.epochs < 1:

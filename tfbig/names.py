@@ -13,6 +13,9 @@ PRECISION_CHOICES = ("auto",) + PRECISIONS  # train.precision: auto is resolved 
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")  # runtime.strategy
 FORMATS = ("auto", "folder", "csv", "tsv", "jsonl", "tfrecord")  # data.format
 ON_ERRORS = ("raise", "skip")  # data.on_error
+# model.lora.targets: the Dense layers of each block that may get an adapter (tfbig.models.lora)
+LORA_TARGETS = ("query", "key", "value", "attention_output", "intermediate", "output")
+RECOMPUTES = ("none", "blocks")  # train.recompute
 
 # What TextClassifier logs each epoch (its `metrics` names), as fit reports them: training values under their
 # own name, validation values with `val_`. train.monitor picks one for early stopping and the best checkpoint.

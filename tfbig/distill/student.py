@@ -140,8 +140,16 @@ def student_of(cfg, teacher, task) -> TaskModel:
     it and a distilled run folder is rebuilt with it (tfbig.runs.rebuild), so both give the same model.
     task: the run's Task (or a number of classes).
     """
+    from tfbig.models.lora import lora_layers
+    from tfbig.train.build import apply_memory_options
+
     s, t, m = cfg.student, cfg.train, cfg.model
-    return build_student(teacher, task, init=s.init, num_layers=s.num_layers,
-                         teacher_layers=[int(i) for i in s.teacher_layers], preset=s.preset, backbone=m.backbone,
-                         dropout=m.dropout, backbone_dropout=m.backbone_dropout, l2=t.l2, l1=t.l1,
-                         penalty_exclude=t.penalty_exclude)
+    if s.init == "teacher" and lora_layers(teacher):
+        raise UserError("student.init teacher copies the teacher's layers, and this teacher has LoRA adapters; "
+                        "use student.init scratch (or distil from a fully fine-tuned teacher)")
+    student = build_student(teacher, task, init=s.init, num_layers=s.num_layers,
+                            teacher_layers=[int(i) for i in s.teacher_layers], preset=s.preset,
+                            backbone=m.backbone, dropout=m.dropout, backbone_dropout=m.backbone_dropout, l2=t.l2,
+                            l1=t.l1, penalty_exclude=t.penalty_exclude)
+    apply_memory_options(student.backbone, cfg)  # after the teacher's layers are copied in
+    return student

@@ -26,12 +26,14 @@ class ServingModule(tf.Module):
     """
 
     def __init__(self, model, tokenizer, task, asset_files: dict | None = None):
+        from tfbig.models.lora import served_variables
         from tfbig.tasks.registry import as_task
 
         super().__init__(name="tfbig_serving")
         # The model's variables are tracked, the Keras model is not: Keras would otherwise trace and save
         # every layer's call for revival (slow to export and load), which a server never uses.
-        self.model_variables = list(model.variables)
+        # LoRA adapters are left out: an export traces the model with them merged into the kernels.
+        self.model_variables = served_variables(model)
         self._model = lambda features: model(features, training=False)
         self.tokenizer = tokenizer
         self._task = as_task(task)
@@ -95,6 +97,7 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
     assets.extra/tf_serving_warmup_requests.
     """
     from tfbig.export.warmup import write_warmup_requests
+    from tfbig.models.lora import merged_lora
     from tfbig.tasks.registry import as_task
 
     task = as_task(task)
@@ -111,7 +114,7 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
     # A dot-name TF Serving ignores (it loads integer folders only); a killed export leaves only this.
     tmp = tempfile.mkdtemp(dir=root, prefix=f".tmp-{version}-")
     try:
-        with tempfile.TemporaryDirectory() as staging:
+        with tempfile.TemporaryDirectory() as staging, merged_lora(model):  # plain kernels, no adapter ops
             module = ServingModule(model, tokenizer, task, _write_assets(staging, tokenizer, task, assets or {}))
             signatures = {"serving_default": module.serve_text, "predict_ids": module.predict_ids}
             tf.saved_model.save(module, tmp, signatures=signatures)

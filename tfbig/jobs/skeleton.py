@@ -12,6 +12,8 @@ from tfbig.data.shard_reader import ShardErrors
 from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
 from tfbig.distribute.cluster import num_workers
 from tfbig.distribute.precision import set_precision, wrap_optimizer
+from tfbig.models.lora import save_run_adapters
+from tfbig.plan.from_config import log_plan
 from tfbig.runs.folder import RunFolder
 from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.epoch_data import EpochData
@@ -70,6 +72,7 @@ def run_job(cfg, job: Job, extra_callbacks: list | None = None) -> dict:
 def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     d, t = cfg.data, cfg.train
     folder.write_config(cfg)
+    log_plan(cfg)  # the memory plan `tfbig plan` prints, in the run's log
     data = job.load_data(cfg)
     splits, task, tok = data.splits, data.task, data.tokenizer
     folder.write_labels(task.labels)
@@ -115,5 +118,6 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     report["export"] = export_saved_model(served, tok, task, os.path.join(cfg.export_dir, cfg.name),
                                           assets={"config.yaml": folder.config_text()})
     folder.save_weights(served)
+    report.update(save_run_adapters(cfg, served, folder.path))  # LoRA runs: the adapters alone, a small file
     folder.write_report(report)
     return report

@@ -4,6 +4,7 @@ import math
 from tfbig._keras import keras, tf
 from tfbig.layers.dropout import Dropout16
 from tfbig.layers.initializers import BERT_INITIALIZER, fresh_initializer, serialize_initializer
+from tfbig.layers.lora import LoraDense
 
 NEG_INF = -1e9  # added to the scores of padded keys; exp() of it is exactly 0 in float32
 
@@ -43,7 +44,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.kernel_initializer = kernel_initializer
 
         def dense(name):
-            return keras.layers.Dense(hidden_size, kernel_initializer=fresh_initializer(kernel_initializer), name=name)
+            return LoraDense(hidden_size, kernel_initializer=fresh_initializer(kernel_initializer), name=name)
 
         self.query, self.key, self.value = dense("query"), dense("key"), dense("value")
         self.output_dense = dense("output_dense")

@@ -6,9 +6,36 @@ size. One 32-bit draw here serves two elements. The drop probability is rate rou
 1/65536 (0.1 → 0.100006), and kept values are scaled by the exact inverse keep probability, so the
 expectation is unchanged.
 """
+import contextlib
+import threading
+
 from tfbig._keras import keras, tf
 
 LEVELS = 65536
+_SEEDED = threading.local()  # per thread: a mirrored strategy traces each replica in its own thread
+
+
+@contextlib.contextmanager
+def seeded_dropout(seed):
+    """Inside, the i-th Dropout16 call (in training) draws its mask from stateless_fold_in(seed, i) instead
+    of its layer's generator, so running the same code twice gives the same masks (recomputation).
+
+    seed: (2,) int32 tensor.
+    """
+    previous = getattr(_SEEDED, "state", None)
+    _SEEDED.state = [seed, 0]
+    try:
+        yield
+    finally:
+        _SEEDED.state = previous
+
+
+def _context_seed():
+    state = getattr(_SEEDED, "state", None)
+    if state is None:
+        return None
+    state[1] += 1
+    return tf.random.experimental.stateless_fold_in(state[0], state[1])
 
 
 @keras.utils.register_keras_serializable("tfbig")
@@ -32,7 +59,9 @@ class Dropout16(keras.__internal__.layers.BaseRandomLayer):
         if not training or self.threshold == 0:
             return inputs
         n = tf.size(inputs)
-        seed = self._random_generator.random_uniform([2], minval=0, maxval=2 ** 31 - 1, dtype=tf.int32)
+        seed = _context_seed()
+        if seed is None:
+            seed = self._random_generator.random_uniform([2], minval=0, maxval=2 ** 31 - 1, dtype=tf.int32)
         bits = tf.random.stateless_uniform([(n + 1) // 2], seed, minval=None, maxval=None, dtype=tf.int32)
         draws = tf.reshape(tf.bitcast(bits, tf.uint16), [-1])[:n]  # (n,) uniform on 0..65535
         keep = tf.reshape(draws >= tf.constant(self.threshold, tf.uint16), tf.shape(inputs))

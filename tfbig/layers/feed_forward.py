@@ -1,6 +1,7 @@
 """The position-wise feed-forward network of a Transformer block: Dense → GELU → Dense."""
 from tfbig._keras import keras, tf
 from tfbig.layers.initializers import BERT_INITIALIZER, fresh_initializer, serialize_initializer
+from tfbig.layers.lora import LoraDense
 
 ACTIVATIONS = {
     "gelu": lambda x: tf.nn.gelu(x, approximate=False),  # exact, erf-based, as BERT
@@ -28,9 +29,9 @@ class FeedForward(keras.layers.Layer):
         self.intermediate_size = int(intermediate_size)
         self.activation = activation
         self.kernel_initializer = kernel_initializer
-        self.intermediate = keras.layers.Dense(
+        self.intermediate = LoraDense(
             intermediate_size, kernel_initializer=fresh_initializer(kernel_initializer), name="intermediate")
-        self.output_dense = keras.layers.Dense(
+        self.output_dense = LoraDense(
             hidden_size, kernel_initializer=fresh_initializer(kernel_initializer), name="output_dense")
 
 

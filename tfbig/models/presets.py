@@ -1,8 +1,9 @@
-"""Named encoder sizes: the compact BERTs of Turc et al. 2019 and BERT-base (heads = hidden/64, FFN = 4·hidden)."""
+"""Named encoder sizes: the compact BERTs of Turc et al. 2019, BERT-base and BERT-large (heads = hidden/64, FFN = 4·hidden)."""
 from tfbig.errors import UserError
 
 # name: (num_hidden_layers, hidden_size)
-_SIZES = {"tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "medium": (8, 512), "base": (12, 768)}
+_SIZES = {"tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "medium": (8, 512), "base": (12, 768),
+          "large": (24, 1024)}
 
 
 def _preset(layers: int, hidden: int) -> dict:

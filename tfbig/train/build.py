@@ -9,10 +9,23 @@ def dummy_features(length: int = 8) -> dict:
     return {"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)}
 
 
+def apply_memory_options(backbone, cfg) -> None:
+    """`model.lora` (adapters, frozen base) and `train.recompute` on a built backbone; UserError for hf."""
+    from tfbig.models.lora import require_tfbig_encoder, apply_lora
+
+    lora = cfg.model.lora
+    if lora.rank:
+        apply_lora(backbone, lora.rank, lora.alpha, lora.dropout, list(lora.targets), lora.layer_norms)
+    if cfg.train.recompute == "blocks":
+        require_tfbig_encoder(backbone, "train.recompute blocks")
+        backbone.enable_recompute()
+
+
 def build_task_model(cfg, model_dir: str, task, name: str = "task_model") -> TaskModel:
     """A built TaskModel (variables created by one dummy batch) with the pretrained backbone of `model_dir`."""
     m, t = cfg.model, cfg.train
     backbone = build_backbone(m.backbone, model_dir, m.backbone_dropout)
+    apply_memory_options(backbone, cfg)
     model = TaskModel(backbone, task, dropout=m.dropout, l2=t.l2, l1=t.l1, penalty_exclude=t.penalty_exclude,
                       accumulation_steps=t.accumulation_steps, name=name)
     model(dummy_features(min(8, cfg.data.max_length)))

@@ -32,7 +32,7 @@ def fingerprint(cfg) -> dict:
             "data.max_length": d.max_length, "data.seed": d.seed, "data.limit_per_class": d.limit_per_class,
             "data.train": d.train, "data.validation": d.validation, "data.test": d.test,
             "model.model_dir": cfg.model.model_dir, "train.optimizer": t.optimizer,
-            "train.accumulation_steps": t.accumulation_steps}
+            "train.accumulation_steps": t.accumulation_steps, "model.lora.rank": cfg.model.lora.rank}
 
 
 def check_compatible(state: dict, steps_per_epoch: int, now: dict, where: str) -> None:
