@@ -61,6 +61,7 @@ class LoraDense(keras.layers.Dense):
                                       trainable=True)
         if dropout > 0:
             self.lora_dropout = Dropout16(dropout)
+            self.lora_dropout(tf.zeros([1, fan_in]))  # creates its generator now: resumable checkpoints hold it
         freeze_weights(self, [w for w in (self.kernel, self.bias) if w is not None])
 
     def delta(self):

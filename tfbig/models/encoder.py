@@ -77,6 +77,7 @@ class BertEncoder(keras.Model):
         """Training recomputes each block's activations in the backward pass (train.recompute: blocks)."""
         if self.recompute_seeds is None:
             self.recompute_seeds = StepSeeds(name="recompute_seeds")
+            self.recompute_seeds(1)  # creates its generator now, so resumable checkpoints include it
 
     def call(self, inputs, training=False, output_hidden_states=False, output_attentions=False):
         """{"sequence_output" (B, T, H), "pooled_output" (B, H)}; when asked (distillation) also

@@ -153,6 +153,7 @@ def save_run_adapters(cfg, model, run_dir: str) -> dict:
     path = os.path.join(run_dir, ADAPTERS_FILE)
     size = save_adapters(model, path, settings={"rank": lora.rank, "alpha": lora.alpha,
                                                  "targets": list(lora.targets), "layer_norms": lora.layer_norms})
-    params = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-    return {"adapters": path, "adapter_bytes": size, "trainable_params": params,
-            "trainable_share": params / max(1, model.count_params())}
+    trained = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+    weights = [v for v in model.backbone.weights + model.head.weights if v.dtype.is_floating]  # not metrics, RNGs
+    return {"adapters": path, "adapter_bytes": size, "trainable_params": trained,
+            "trainable_share": trained / max(1, sum(int(np.prod(v.shape)) for v in weights))}

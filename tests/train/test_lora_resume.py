@@ -1,0 +1,61 @@
+"""A LoRA run with recomputed blocks, SIGKILLed and rerun, ends on the weights of an uninterrupted one."""
+import json
+import os
+import random
+
+import numpy as np
+import pytest
+
+from tfbig.train.callbacks import KILL_AT_STEP_ENV
+
+STEPS_PER_EPOCH, EPOCHS = 6, 2
+# Dropout stays on (0.1 in the backbone, 0.2 before the head): resuming must restore the seeds' generators.
+LORA_RUN = {"model.lora.rank": 4, "model.lora.dropout": 0.1, "model.lora.targets": "query,value,output", "train.recompute": "blocks"}
+
+
+def _weights(prefix):
+    from tfbig._keras import tf
+
+    reader = tf.train.load_checkpoint(prefix)
+    return {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(prefix)
+            if name.split("/")[0] in ("backbone", "head", "optimizer")}
+
+
+@pytest.fixture(scope="module")
+def lora_reference(tmp_path_factory, tiny_bert_dir, tiny_folder_data, train_process):
+    tmp = str(tmp_path_factory.mktemp("lora_reference"))
+    run = train_process(tmp, tiny_folder_data, tiny_bert_dir, "lora", **LORA_RUN)
+    code, out = run.wait()
+    assert code == 0, out
+    return run.run_dir, out
+
+
+def test_a_lora_run_logs_its_plan_and_writes_a_small_adapter_file(lora_reference):
+    run_dir, out = lora_reference
+    assert "memory plan" in out and "precision / LoRA rank / recompute" in out and " / 4 / blocks" in out
+    report = json.load(open(os.path.join(run_dir, "report.json")))
+    assert os.path.getsize(report["adapters"]) == report["adapter_bytes"]
+    weights_bytes = sum(os.path.getsize(os.path.join(run_dir, f)) for f in os.listdir(run_dir)
+                        if f.startswith("final.weights.data"))
+    assert report["adapter_bytes"] < 0.2 * weights_bytes  # the tiny model's head is a large share already
+    assert 0 < report["trainable_share"] < 0.2
+
+
+def test_sigkilled_lora_run_resumes_exactly(tmp_path, tiny_bert_dir, tiny_folder_data, lora_reference,
+                                            train_process):
+    tmp = str(tmp_path)
+    kill_at = int(os.environ.get("TFBIG_TEST_KILL_STEP", random.randint(3, STEPS_PER_EPOCH * EPOCHS - 1)))
+    print("killing at step", kill_at)
+    killed = train_process(tmp, tiny_folder_data, tiny_bert_dir, "lora", {KILL_AT_STEP_ENV: str(kill_at)},
+                           **LORA_RUN)
+    code, out = killed.wait()
+    assert code == -9, out
+    code, out = train_process(tmp, tiny_folder_data, tiny_bert_dir, "lora", **LORA_RUN).wait()
+    assert code == 0, out
+    report = json.load(open(os.path.join(killed.run_dir, "report.json")))
+    assert report["resumed_from_step"] > 0 and report["steps"] == STEPS_PER_EPOCH * EPOCHS
+    a = _weights(os.path.join(lora_reference[0], "final.weights"))
+    b = _weights(os.path.join(killed.run_dir, "final.weights"))
+    assert sorted(a) == sorted(b) and any("lora_b" in k for k in a)
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], atol=1e-6, rtol=0, err_msg=name)
