@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from tfbig._keras import keras, tf
-from tfbig.layers.recompute import recomputed_call, seeded_call
+from tfbig.layers.dropout import seeded_dropout
+from tfbig.layers.recompute import recomputed_call
 from tfbig.models.encoder import BertEncoder
 from tfbig.train.task_model import TextClassifier
 
@@ -39,34 +40,44 @@ def test_recomputed_gradients_equal_the_plain_step(tiny_bert_dir):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0, err_msg=v.name)
 
 
+def _seeded(call, seed):
+    def run(block, x, mask, training):
+        with seeded_dropout(seed):
+            return call(block, x, mask, training)
+    return run
+
+
+def _plain(block, x, mask, training):
+    return block(x, attention_mask=mask, training=training)
+
+
 @pytest.mark.parametrize("eager", [False, True])
 def test_recomputed_dropout_masks_equal_the_forward_ones(tiny_bert_dir, eager):
-    """With dropout 0.3, a recomputed block's gradients equal the same block's, seeded alike, kept on the tape:
-    a recomputation drawing other masks would give other gradients."""
+    """With dropout 0.3 and the same masks drawn (one seed), a recomputed block's gradients equal the plain
+    block's: a recomputation with other masks than its forward pass would give other gradients."""
     keras.utils.set_random_seed(0)
     encoder = BertEncoder.from_pretrained(tiny_bert_dir, hidden_dropout_prob=0.3, attention_probs_dropout_prob=0.3)
     block = encoder.blocks[0]
     x = tf.random.normal([2, 8, 32])
     mask = tf.zeros([2, 1, 1, 8])
-    seed = tf.constant([11, 17])
 
     def grads(call):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = call(block, x, mask, seed, True)
+            y = call(block, x, mask, True)
             loss = tf.reduce_sum(y * tf.cos(y))
         return tape.gradient(loss, [x] + block.trainable_variables), y
 
-    def run(f):
-        grads_, y = f() if eager else tf.function(f)()
+    def run(call):
+        grads_, y = grads(call) if eager else tf.function(lambda: grads(call))()
         return [g.numpy() for g in grads_], y.numpy()
 
-    (kept, y_kept) = run(lambda: grads(seeded_call))
-    (recomputed, y_recomputed) = run(lambda: grads(recomputed_call))
+    kept, y_kept = run(_seeded(_plain, tf.constant([11, 17])))
+    recomputed, y_recomputed = run(_seeded(recomputed_call, tf.constant([11, 17])))
     np.testing.assert_array_equal(y_kept, y_recomputed)
     for a, b in zip(kept, recomputed):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
-    other = run(lambda: grads(lambda *a: seeded_call(*a[:3], tf.constant([12, 17]), True)))[1]
+    other = run(_seeded(_plain, tf.constant([12, 17])))[1]
     assert not np.allclose(other, y_kept)  # another seed, other masks: dropout is on
 
 

@@ -1,35 +1,54 @@
 """Activation recomputation: a block's intermediate tensors are recomputed in the backward pass, not kept.
 
-Only a block's input (B, T, H) stays alive for the backward pass; its attention scores (B, N, T, T) and
-feed-forward activations (B, T, I) exist for one block at a time. The price is one more forward pass.
-Dropout masks must be the same in the recomputation as in the forward pass: the block runs inside
-`seeded_dropout` with a seed drawn once per step and passed in as a tensor, so both runs draw the same masks.
+Only a block's input (B, T, H) and its dropout keep-masks (1 byte an element) stay alive for the backward
+pass; its attention scores (B, N, T, T) and feed-forward activations (B, T, I) exist for one block at a
+time. The recomputation replays the forward pass's masks instead of drawing them again: they are exactly
+the forward's, and the random numbers (a large part of a CPU step) are drawn once. The price is one more
+forward pass without dropout's random draws.
 """
-from tfbig._keras import keras, tf
-from tfbig.layers.dropout import seeded_dropout
+from tfbig._keras import tf
+from tfbig.layers.dropout import recorded_masks, replayed_masks
+
+try:  # what tf.recompute_grad uses: the forward pass is not taped (in eager mode it would be kept)
+    from tensorflow.python.eager.record import stop_recording
+except ImportError:  # pragma: no cover - another TensorFlow layout; graph mode keeps nothing either way
+    import contextlib
+
+    stop_recording = contextlib.nullcontext
 
 
-@keras.utils.register_keras_serializable("tfbig")
-class StepSeeds(keras.__internal__.layers.BaseRandomLayer):
-    """(n, 2) int32 seeds per call, one per recomputed block, from Keras' per-layer RandomGenerator (a
-    checkpointed `tf.random.Generator` under tfbig.train.resume.checkpointable_dropout: resumes exactly)."""
+def recomputed_call(block, x, attention_mask, training, return_attention_scores=False):
+    """`block(x, ...)` with the same values and gradients, its activations recomputed in the backward pass.
 
-    def call(self, n: int):
-        return self._random_generator.random_uniform([n, 2], minval=0, maxval=2 ** 31 - 1, dtype=tf.int32)
+    x: (B, T, H) float32. attention_mask: (B, 1, 1, T) additive (no gradient flows to it).
+    Returns what `block` returns (with return_attention_scores, (x, probabilities)).
+    """
 
-
-def seeded_call(block, x, attention_mask, seed, training, return_attention_scores=False):
-    """`block(x, ...)` with its dropout masks drawn from `seed`: the same seed gives the same masks."""
-    with seeded_dropout(seed):
-        return block(x, attention_mask=attention_mask, training=training,
+    def call(inputs):
+        return block(inputs, attention_mask=attention_mask, training=training,
                      return_attention_scores=return_attention_scores)
 
+    @tf.custom_gradient
+    def forward(inputs):
+        with stop_recording(), recorded_masks() as recorded:
+            out = call(inputs)
+        masks = recorded["masks"]  # (kept: the backward replays them)
 
-def recomputed_call(block, x, attention_mask, seed, training, return_attention_scores=False):
-    """`seeded_call` under tf.recompute_grad: the same values and gradients, the block's activations
-    recomputed in the backward pass. x: (B, T, H); attention_mask: (B, 1, 1, T) additive; seed: (2,) int32."""
+        def backward(*upstream, variables=None):
+            upstream = [tf.zeros_like(o) if g is None else g
+                        for g, o in zip(upstream, tf.nest.flatten(out))]
+            # Recompute only once the upstream gradient exists, or the executor could run it early and keep
+            # its activations as long as the plain step would.
+            with tf.control_dependencies(upstream):
+                again_in = tf.identity(inputs)
+            variables = list(variables or [])
+            with tf.GradientTape() as tape:
+                tape.watch(again_in)
+                with replayed_masks(masks):
+                    again = call(again_in)
+            grads = tape.gradient(tf.nest.flatten(again), [again_in] + variables, output_gradients=upstream)
+            return grads[0], grads[1:]
 
-    def forward(x, attention_mask, seed):
-        return seeded_call(block, x, attention_mask, seed, training, return_attention_scores)
+        return out, backward
 
-    return tf.recompute_grad(forward)(x, attention_mask, seed)
+    return forward(x)

@@ -3,7 +3,7 @@ from tfbig._keras import keras, tf
 from tfbig.layers import BertEmbeddings, Pooler, TransformerEncoderBlock, bert_initializer
 from tfbig.layers.attention import additive_mask
 from tfbig.layers.initializers import serialize_initializer
-from tfbig.layers.recompute import StepSeeds, recomputed_call
+from tfbig.layers.recompute import recomputed_call
 
 HIDDEN_ACTS = {"gelu": "gelu", "gelu_new": "gelu_approximate", "gelu_pytorch_tanh": "gelu_approximate",
                "relu": "relu"}  # Hugging Face `hidden_act` -> tfbig FeedForward activation
@@ -71,13 +71,11 @@ class BertEncoder(keras.Model):
         self.final_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, dtype="float32", name="final_layer_norm") if norm_first else None
         self.pooler = Pooler(hidden_size, kernel_initializer=init, name="pooler")
-        self.recompute_seeds = None  # a StepSeeds layer once enable_recompute() is called
+        self.recompute = False  # True after enable_recompute()
 
     def enable_recompute(self) -> None:
         """Training recomputes each block's activations in the backward pass (train.recompute: blocks)."""
-        if self.recompute_seeds is None:
-            self.recompute_seeds = StepSeeds(name="recompute_seeds")
-            self.recompute_seeds(1)  # creates its generator now, so resumable checkpoints include it
+        self.recompute = True
 
     def call(self, inputs, training=False, output_hidden_states=False, output_attentions=False):
         """{"sequence_output" (B, T, H), "pooled_output" (B, H)}; when asked (distillation) also
@@ -90,11 +88,10 @@ class BertEncoder(keras.Model):
                             training=training)
         states = [tf.cast(x, tf.float32)] if output_hidden_states else []  # no extra op unless asked
         attentions = []
-        recompute = self.recompute_seeds is not None and bool(training)
-        seeds = self.recompute_seeds(len(self.blocks)) if recompute else None  # (L, 2)
-        for i, block in enumerate(self.blocks):
+        recompute = self.recompute and bool(training)
+        for block in self.blocks:
             if recompute:  # probabilities only when asked: an output of a recomputed block is kept
-                out = recomputed_call(block, x, mask, seeds[i], training, return_attention_scores=output_attentions)
+                out = recomputed_call(block, x, mask, training, return_attention_scores=output_attentions)
                 x, probs = out if output_attentions else (out, None)
             else:
                 x, probs = block(x, attention_mask=mask, training=training, return_attention_scores=True)

@@ -12,13 +12,18 @@ keeps of each block, per example, at length T with H hidden, I feed-forward, N h
 | dropped probabilities (matmul with V), mask | N·T²   | a, 1 (dropout)   |
 | context (output projection's input)     | T·H        | a                |
 | two LayerNorm inputs, one LN output     | 3·T·H      | 4                |
-| FFN pre-activation, activation          | 2·T·I      | a                |
+| FFN activation's own intermediates (exact GELU 0.5·x·(1+erf(x/√2)): x/√2, 0.5·x, 1+erf) | 3·T·I | a |
+| FFN activation output (output projection's input) | T·I | a               |
 | two residual dropout masks              | 2·T·H      | 1 (dropout)      |
 
 Recomputation (`train.recompute: blocks`) keeps only every block's input and one block's activations at a
 time. LoRA keeps the activations the frozen layers' input gradients need (a frozen Dense without adapter
 needs no copy of its input) and no gradients or slots for frozen weights. The backward pass needs working
 room for about three of a block's largest tensors (the (B, N, T, T) scores and their gradients).
+
+Beside the weights and slots, a TensorFlow process holds about two more copies of the weights (the initial
+values and oneDNN's reordered kernels on CPUs): measured 8–9 bytes per parameter from MiniLM to BERT-base
+(benchmarks/memory.py), counted as `runtime_bytes`. GPU allocators may reuse some of it: an upper bound there.
 """
 import math
 from dataclasses import asdict, dataclass
@@ -27,6 +32,9 @@ from tfbig.errors import UserError
 
 GIB = 1024 ** 3
 SLOTS = {"adam": 2, "adamw": 2, "adagrad": 1, "sgd": 0}  # optimizer slot variables per trained weight
+# (B, T, I) tensors an activation's gradient keeps besides its output: the ops tf.nn.gelu is made of
+ACTIVATION_KEPT = {"gelu": 3, "gelu_new": 4, "gelu_pytorch_tanh": 4, "relu": 0}
+RUNTIME_WEIGHT_COPIES = 2
 
 
 @dataclass
@@ -37,6 +45,7 @@ class MemoryPlan:
     gradient_bytes: int
     optimizer_bytes: int
     cast_bytes: int  # compute-dtype copies of the kernels a mixed policy keeps for the backward pass
+    runtime_bytes: int  # the runtime's own copies of the weights (initial values, reordered kernels)
     activation_bytes_per_example: int
     workspace_bytes: int  # the backward pass's working room for the configured batch
     batch_size: int
@@ -72,7 +81,7 @@ def count_params(geometry: dict, num_labels: int = 2) -> dict:
 
 
 def _block_activations(t: int, h: int, i: int, n: int, a: int, dropout: bool, attention_dropout: bool,
-                       frozen_inputs: set) -> int:
+                       frozen_inputs: set, activation_kept: int = 3) -> int:
     """Bytes one block keeps per example (table above); frozen_inputs: Dense layers whose input is not kept."""
     th, ti, ntt = t * h, t * i, n * t * t
     kept = 4 * th if "qkv" not in frozen_inputs else 0  # block input, for the Q/K/V kernels
@@ -80,7 +89,7 @@ def _block_activations(t: int, h: int, i: int, n: int, a: int, dropout: bool, at
     kept += ntt * (a + 1) if attention_dropout else 0
     kept += th * a if "attention_output" not in frozen_inputs else 0
     kept += 3 * th * 4
-    kept += ti * a  # the activation's gradient needs its input, frozen or not
+    kept += activation_kept * ti * a  # the activation's gradient needs them, frozen or not
     kept += ti * a if "output" not in frozen_inputs else 0
     kept += 2 * th if dropout else 0
     return kept
@@ -120,7 +129,8 @@ def plan_memory(geometry: dict, batch_size: int, max_length: int, precision: str
         frozen_inputs = set()
     slots = SLOTS.get(optimizer, 2) + (1 if optimizer == "sgd" and momentum > 0 else 0)
     t = int(max_length)
-    block = _block_activations(t, h, i, n, a, hidden_dropout > 0, attention_dropout > 0, frozen_inputs)
+    block = _block_activations(t, h, i, n, a, hidden_dropout > 0, attention_dropout > 0, frozen_inputs,
+                               ACTIVATION_KEPT.get(geometry.get("hidden_act", "gelu"), 3))
     embeddings = 3 * t * h * 4 + (t * h if hidden_dropout > 0 else 0)
     if recompute == "blocks":
         per_example = layers * t * h * 4 + block + embeddings  # block inputs + one block being recomputed
@@ -128,7 +138,8 @@ def plan_memory(geometry: dict, batch_size: int, max_length: int, precision: str
         per_example = layers * block + embeddings
     workspace_per_example = 3 * n * t * t * 4  # scores-sized gradients in flight
     weights = 4 * params
-    static = weights + 4 * trainable * (1 + slots) + (2 * layers * counts["block"] if mixed else 0)
+    runtime = RUNTIME_WEIGHT_COPIES * weights
+    static = weights + runtime + 4 * trainable * (1 + slots) + (2 * layers * counts["block"] if mixed else 0)
 
     def peak(b: int) -> int:
         return static + b * (per_example + workspace_per_example)
@@ -139,7 +150,7 @@ def plan_memory(geometry: dict, batch_size: int, max_length: int, precision: str
     accumulation = math.ceil(total_batch / max_batch) if max_batch else 0
     return MemoryPlan(params=params, trainable_params=trainable, weight_bytes=weights,
                       gradient_bytes=4 * trainable, optimizer_bytes=4 * trainable * slots,
-                      cast_bytes=2 * layers * counts["block"] if mixed else 0,
+                      cast_bytes=2 * layers * counts["block"] if mixed else 0, runtime_bytes=runtime,
                       activation_bytes_per_example=per_example, workspace_bytes=batch_size * workspace_per_example,
                       batch_size=batch_size, max_length=t, precision=precision, lora_rank=lora_rank,
                       recompute=recompute, peak_bytes=peak(batch_size), device_bytes=int(device_bytes),
@@ -160,8 +171,9 @@ def verdict(plan: MemoryPlan) -> str:
     head = (f"does not fit: batch {plan.batch_size} × {plan.max_length} tokens needs {_gib(plan.peak_bytes)}, "
             f"{_gib(over)} more than the {_gib(plan.device_bytes)} of device memory")
     if plan.max_batch == 0:
-        static = plan.weight_bytes + plan.gradient_bytes + plan.optimizer_bytes + plan.cast_bytes
-        return (head + f"; weights, gradients and optimizer slots alone need {_gib(static)}, so no batch fits "
+        static = (plan.weight_bytes + plan.gradient_bytes + plan.optimizer_bytes + plan.cast_bytes
+                  + plan.runtime_bytes)
+        return (head + f"; weights (and their copies), gradients and optimizer slots alone need {_gib(static)}, so no batch fits "
                 "(LoRA, a smaller model or more memory)")
     return head + (f"; the largest batch that fits is {plan.max_batch} (data.batch_size={plan.max_batch} with "
                    f"train.accumulation_steps={plan.accumulation_steps} keeps the effective batch)")
@@ -175,6 +187,7 @@ def format_plan(plan: MemoryPlan) -> str:
         ("weights", _gib(plan.weight_bytes)), ("gradients", _gib(plan.gradient_bytes)),
         ("optimizer slots", _gib(plan.optimizer_bytes)),
         ("compute-dtype weight copies", _gib(plan.cast_bytes)),
+        ("runtime weight copies", _gib(plan.runtime_bytes)),
         ("activations per example", f"{plan.activation_bytes_per_example / 1024 ** 2:.1f} MiB at "
                                     f"{plan.max_length} tokens"),
         ("backward working room", _gib(plan.workspace_bytes)),

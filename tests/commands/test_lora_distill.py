@@ -1,0 +1,57 @@
+"""A LoRA student with recomputed blocks, distilled on two mirrored replicas, equals the one-device run."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_distill_command import MARKET, SPORT, _teacher_run
+
+from tfbig._keras import keras, tf
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DRIVER = ("import sys, tensorflow as tf; tf.config.experimental.enable_op_determinism(); "
+          "from tfbig.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory, tiny_bert_dir):
+    tmp = tmp_path_factory.mktemp("lora_distill")
+    data = tmp / "data.csv"
+    data.write_text("\n".join(["text,label"] + [f"{t},sport" for t in SPORT] + [f"{t},market" for t in MARKET]) + "\n")
+    keras.utils.set_random_seed(0)
+    return {"tmp": str(tmp), "run": _teacher_run(str(tmp / "teacher"), str(data), tiny_bert_dir)}
+
+
+def _distill(teacher, name, *extra):
+    sets = [f"name={name}", f"output_dir={teacher['tmp']}/runs", f"export_dir={teacher['tmp']}/exports",
+            "train.optimizer=sgd", "train.learning_rate=0.5", "train.epochs=2", "train.precision=float32",
+            "model.dropout=0", "model.backbone_dropout=0", "student.num_layers=1", "train.early_stopping_patience=0",
+            "model.lora.rank=2", "model.lora.targets=query,value,intermediate", "train.recompute=blocks", *extra]
+    args = ["distill", "--teacher", teacher["run"]] + [a for s in sets for a in ("--set", s)]
+    proc = subprocess.run([sys.executable, "-c", DRIVER, *args], capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": ROOT, "TFBIG_PROGRESS": "0"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr, os.path.join(teacher["tmp"], "runs", name)
+
+
+def _weights(run_dir):
+    prefix = os.path.join(run_dir, "final.weights")
+    reader = tf.train.load_checkpoint(prefix)
+    return {n: reader.get_tensor(n) for n, _ in tf.train.list_variables(prefix) if n.split("/")[0] in ("backbone", "head")}
+
+
+def test_lora_student_trains_adapters_only_and_mirrored_equals_one_device(teacher):
+    _, one = _distill(teacher, "one")
+    out, two = _distill(teacher, "two", "runtime.strategy=mirrored", "runtime.num_logical_cpus=2")
+    assert "2 replica(s)" in out
+    a, b, t = _weights(one), _weights(two), _weights(teacher["run"])
+    assert sorted(a) == sorted(b) and any("lora_b" in n for n in a)
+    # The student's one block is the teacher's top block (1 of 2): its kernels stay frozen.
+    for name in a:
+        if "blocks/0/" in name and name.endswith("kernel/.ATTRIBUTES/VARIABLE_VALUE"):
+            np.testing.assert_array_equal(a[name], t[name.replace("blocks/0/", "blocks/1/")], err_msg=name)
+    assert max(float(np.abs(a[n]).max()) for n in a if "lora_b" in n) > 1e-3  # the adapters learnt
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], atol=1e-5, rtol=0, err_msg=name)
+    assert os.path.isfile(os.path.join(one, "adapters.safetensors"))
