@@ -21,9 +21,9 @@ time. LoRA keeps the activations the frozen layers' input gradients need (a froz
 needs no copy of its input) and no gradients or slots for frozen weights. The backward pass needs working
 room for about three of a block's largest tensors (the (B, N, T, T) scores and their gradients).
 
-Beside the weights and slots, a TensorFlow process holds about two more copies of the weights (the initial
-values and oneDNN's reordered kernels on CPUs): measured 8–9 bytes per parameter from MiniLM to BERT-base
-(benchmarks/memory.py), counted as `runtime_bytes`. GPU allocators may reuse some of it: an upper bound there.
+Building a model holds about two more copies of the weights (their initial values, freed but kept by the
+allocator): measured 8–9 bytes per parameter from MiniLM to BERT-base (benchmarks/memory.py). The step's
+gradients and activations reuse that memory first, so the peak is weights + slots + the larger of the two.
 """
 import math
 from dataclasses import asdict, dataclass
@@ -45,7 +45,7 @@ class MemoryPlan:
     gradient_bytes: int
     optimizer_bytes: int
     cast_bytes: int  # compute-dtype copies of the kernels a mixed policy keeps for the backward pass
-    runtime_bytes: int  # the runtime's own copies of the weights (initial values, reordered kernels)
+    runtime_bytes: int  # build-time copies of the weights (initial values), reused by the step's tensors
     activation_bytes_per_example: int
     workspace_bytes: int  # the backward pass's working room for the configured batch
     batch_size: int
@@ -132,25 +132,30 @@ def plan_memory(geometry: dict, batch_size: int, max_length: int, precision: str
     block = _block_activations(t, h, i, n, a, hidden_dropout > 0, attention_dropout > 0, frozen_inputs,
                                ACTIVATION_KEPT.get(geometry.get("hidden_act", "gelu"), 3))
     embeddings = 3 * t * h * 4 + (t * h if hidden_dropout > 0 else 0)
-    if recompute == "blocks":
-        per_example = layers * t * h * 4 + block + embeddings  # block inputs + one block being recomputed
+    if recompute == "blocks":  # block inputs and dropout masks (replayed) + one block being recomputed
+        masks = (n * t * t if attention_dropout > 0 else 0) + (2 * t * h if hidden_dropout > 0 else 0)
+        per_example = layers * (t * h * 4 + masks) + block + embeddings
     else:
         per_example = layers * block + embeddings
     workspace_per_example = 3 * n * t * t * 4  # scores-sized gradients in flight
     weights = 4 * params
     runtime = RUNTIME_WEIGHT_COPIES * weights
-    static = weights + runtime + 4 * trainable * (1 + slots) + (2 * layers * counts["block"] if mixed else 0)
+    cast = 2 * layers * counts["block"] if mixed else 0
+    static = weights + 4 * trainable * slots + cast
+    gradients = 4 * trainable
 
     def peak(b: int) -> int:
-        return static + b * (per_example + workspace_per_example)
+        return static + max(runtime, gradients + b * (per_example + workspace_per_example))
 
-    room = device_bytes - static
+    room = device_bytes - static - gradients
     max_batch = max(0, room // (per_example + workspace_per_example)) if room > 0 else 0
+    if static + runtime > device_bytes:
+        max_batch = 0
     total_batch = batch_size * accumulation_steps
     accumulation = math.ceil(total_batch / max_batch) if max_batch else 0
     return MemoryPlan(params=params, trainable_params=trainable, weight_bytes=weights,
-                      gradient_bytes=4 * trainable, optimizer_bytes=4 * trainable * slots,
-                      cast_bytes=2 * layers * counts["block"] if mixed else 0, runtime_bytes=runtime,
+                      gradient_bytes=gradients, optimizer_bytes=4 * trainable * slots,
+                      cast_bytes=cast, runtime_bytes=runtime,
                       activation_bytes_per_example=per_example, workspace_bytes=batch_size * workspace_per_example,
                       batch_size=batch_size, max_length=t, precision=precision, lora_rank=lora_rank,
                       recompute=recompute, peak_bytes=peak(batch_size), device_bytes=int(device_bytes),
@@ -171,9 +176,9 @@ def verdict(plan: MemoryPlan) -> str:
     head = (f"does not fit: batch {plan.batch_size} × {plan.max_length} tokens needs {_gib(plan.peak_bytes)}, "
             f"{_gib(over)} more than the {_gib(plan.device_bytes)} of device memory")
     if plan.max_batch == 0:
-        static = (plan.weight_bytes + plan.gradient_bytes + plan.optimizer_bytes + plan.cast_bytes
-                  + plan.runtime_bytes)
-        return (head + f"; weights (and their copies), gradients and optimizer slots alone need {_gib(static)}, so no batch fits "
+        static = plan.weight_bytes + plan.optimizer_bytes + plan.cast_bytes + max(plan.runtime_bytes,
+                                                                                  plan.gradient_bytes)
+        return (head + f"; weights, gradients and optimizer slots alone need {_gib(static)}, so no batch fits "
                 "(LoRA, a smaller model or more memory)")
     return head + (f"; the largest batch that fits is {plan.max_batch} (data.batch_size={plan.max_batch} with "
                    f"train.accumulation_steps={plan.accumulation_steps} keeps the effective batch)")
@@ -187,7 +192,7 @@ def format_plan(plan: MemoryPlan) -> str:
         ("weights", _gib(plan.weight_bytes)), ("gradients", _gib(plan.gradient_bytes)),
         ("optimizer slots", _gib(plan.optimizer_bytes)),
         ("compute-dtype weight copies", _gib(plan.cast_bytes)),
-        ("runtime weight copies", _gib(plan.runtime_bytes)),
+        ("build-time weight copies (reused)", _gib(plan.runtime_bytes)),
         ("activations per example", f"{plan.activation_bytes_per_example / 1024 ** 2:.1f} MiB at "
                                     f"{plan.max_length} tokens"),
         ("backward working room", _gib(plan.workspace_bytes)),
