@@ -122,20 +122,25 @@ def planned_mb(name, batch, length, recompute="none") -> float:
 
 
 def recompute_part(steps: int, results: dict, out: dict) -> None:
-    plain = results.setdefault("base_8x512", run_child("base", 8, 512, steps))
+    if "base_8x512" not in results:  # shared with the plan part
+        results["base_8x512"] = run_child("base", 8, 512, steps)
+    plain = results["base_8x512"]
     recomputed = run_child("base", 8, 512, steps, recompute=True)
     out.update({"rss_plain_mb": plain["peak_mb"], "rss_recompute_mb": recomputed["peak_mb"],
                 "rss_ratio": round(recomputed["peak_mb"] / plain["peak_mb"], 3),
                 "step_ratio": round(timed(recomputed) / timed(plain), 3),
                 "plan_error_recompute_base_8x512": round(
-                    planned_mb("base", 8, 512, "blocks") / (recomputed["peak_mb"] - recomputed["baseline_mb"]) - 1, 3)})
+                    planned_mb("base", 8, 512, "blocks") / (recomputed["peak_mb"] - recomputed["baseline_mb"]) - 1, 3),
+                "step_seconds_plain": plain["step_seconds"], "step_seconds_recompute": recomputed["step_seconds"]})
 
 
 def plan_part(steps: int, results: dict, out: dict, geometries) -> None:
     errors = {}
     for key in geometries:
         name, batch, length = GEOMETRIES[key]
-        result = results.setdefault(key, run_child(name, batch, length, min(steps, 2)))
+        if key not in results:
+            results[key] = run_child(name, batch, length, min(steps, 2))
+        result = results[key]
         measured = result["peak_mb"] - result["baseline_mb"]
         planned = planned_mb(name, batch, length)
         errors[key] = {"planned_mb": round(planned), "measured_mb": round(measured),
