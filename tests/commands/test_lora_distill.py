@@ -27,7 +27,7 @@ def _distill(teacher, name, *extra):
     sets = [f"name={name}", f"output_dir={teacher['tmp']}/runs", f"export_dir={teacher['tmp']}/exports",
             "train.optimizer=sgd", "train.learning_rate=0.5", "train.epochs=2", "train.precision=float32",
             "model.dropout=0", "model.backbone_dropout=0", "student.num_layers=1", "train.early_stopping_patience=0",
-            "model.lora.rank=2", "model.lora.targets=query,value,intermediate", "train.recompute=blocks", *extra]
+            "model.lora.rank=2", "model.lora.alpha=64", "model.lora.targets=query,value,intermediate", "train.recompute=blocks", *extra]
     args = ["distill", "--teacher", teacher["run"]] + [a for s in sets for a in ("--set", s)]
     proc = subprocess.run([sys.executable, "-c", DRIVER, *args], capture_output=True, text=True, timeout=900,
                           env={**os.environ, "PYTHONPATH": ROOT, "TFBIG_PROGRESS": "0"})
@@ -51,7 +51,7 @@ def test_lora_student_trains_adapters_only_and_mirrored_equals_one_device(teache
     for name in a:
         if "blocks/0/" in name and name.endswith("kernel/.ATTRIBUTES/VARIABLE_VALUE"):
             np.testing.assert_array_equal(a[name], t[name.replace("blocks/0/", "blocks/1/")], err_msg=name)
-    assert max(float(np.abs(a[n]).max()) for n in a if "lora_b" in n) > 1e-3  # the adapters learnt
+    assert max(float(np.abs(a[n]).max()) for n in a if "lora_b" in n) > 5e-4  # the adapters learnt, well above the tolerance below
     for name in a:
         np.testing.assert_allclose(a[name], b[name], atol=1e-5, rtol=0, err_msg=name)
     assert os.path.isfile(os.path.join(one, "adapters.safetensors"))
