@@ -130,7 +130,8 @@ def test_get_config_round_trip(tiny_bert_dir):
 
 def test_presets():
     assert {n: (p["num_hidden_layers"], p["hidden_size"]) for n, p in PRESETS.items()} == {
-        "tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "medium": (8, 512), "base": (12, 768)}
+        "tiny": (2, 128), "mini": (4, 256), "small": (4, 512), "medium": (8, 512), "base": (12, 768),
+        "large": (24, 1024)}
     assert preset("base")["num_attention_heads"] == 12 and preset("base")["intermediate_size"] == 3072
     assert BertEncoder(**preset("tiny")).build_weights().count_params() == 4_385_920  # google/bert_uncased_L-2_H-128_A-2
     with pytest.raises(UserError, match="preset 'huge'"):

@@ -27,6 +27,14 @@ def test_counts_equal_the_built_models(tiny_bert_dir):
     assert plan.gradient_bytes == 4 * trained and plan.optimizer_bytes == 8 * trained  # Adam: two slots
 
 
+def test_bert_base_and_large_have_their_published_sizes():
+    from tfbig.plan.memory import count_params
+
+    for name, size in (("base", 109_482_240), ("large", 335_141_888)):  # bert-*-uncased with the pooler
+        counts = count_params(preset(name))
+        assert counts["total"] - counts["head"] == size
+
+
 def test_recompute_and_lora_shrink_what_is_kept():
     base = preset("base")
     plain = plan_memory(base, 8, 512)
