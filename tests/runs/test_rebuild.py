@@ -11,7 +11,7 @@ from tfbig.config import load_config
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.distill.config import DistillConfig, DistillRunConfig, StudentConfig
 from tfbig.distill.student import student_of
-from tfbig.evaluate.report import classification_report
+from tfbig.reports.classification import classification_report
 from tfbig.runs import RunFolder
 from tfbig.testing import write_tiny_folder_dataset
 from tfbig.train.build import build_classifier
