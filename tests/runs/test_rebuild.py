@@ -33,7 +33,7 @@ def runs(tmp_path_factory, tiny_bert_dir):
             f"model.model_dir={tiny_bert_dir}", f"output_dir={tmp}/runs", f"export_dir={tmp}/exports"]
     cfg = load_config(None, sets + ["name=teacher"])
     teacher = build_classifier(cfg, tiny_bert_dir, len(LABELS))
-    teacher.head.bias.assign([0.3, -0.2, 0.1])  # unlike a freshly built one
+    teacher.head.dense.bias.assign([0.3, -0.2, 0.1])  # unlike a freshly built one
     teacher_run = RunFolder(cfg.run_dir)
     teacher_run.write_config(cfg)
     teacher_run.write_labels(LABELS)
