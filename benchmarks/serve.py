@@ -129,7 +129,7 @@ def main() -> None:
 
     from tfbig.data.readers import read_folder
     from tfbig.data.sources import bbc_news_dir
-    from tfbig.models.folder import default_model_dir
+    from tfbig.model_folder import default_model_dir
 
     texts = read_folder(bbc_news_dir(), fallback_encoding="cp1252").texts
     texts = texts[:: max(1, len(texts) // max(args.calls, 64))]

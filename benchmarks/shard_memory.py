@@ -39,7 +39,7 @@ def child(input_path: str, out_dir: str) -> None:
     from tfbig.data.shard_source import ShardSplit
     from tfbig.data.shards import write_shards
     from tfbig.data.tokenizer import BertTextTokenizer
-    from tfbig.models.folder import default_model_dir
+    from tfbig.model_folder import default_model_dir
 
     tok = BertTextTokenizer.from_model_dir(default_model_dir(), max_length=128)
     start = time.perf_counter()

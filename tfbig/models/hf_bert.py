@@ -9,7 +9,7 @@ import os
 
 from tfbig._keras import keras, tf
 from tfbig.errors import UserError
-from tfbig.models.folder import check_model_folder
+from tfbig.model_folder import check_model_folder
 
 log = logging.getLogger(__name__)
 

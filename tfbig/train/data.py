@@ -10,7 +10,7 @@ from tfbig.data.given_splits import read_given_splits
 from tfbig.data.split import Splits, limit_per_class
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.errors import UserError
-from tfbig.models.folder import check_model_folder, default_model_dir
+from tfbig.model_folder import check_model_folder, default_model_dir
 from tfbig.tasks.registry import get_task
 
 log = logging.getLogger(__name__)
