@@ -127,7 +127,7 @@ def main() -> None:
 
     backbone = args.backbone or ModelConfig().backbone
 
-    from tfbig.data.readers import read_folder
+    from tfbig.data.text_files import read_folder
     from tfbig.data.sources import bbc_news_dir
     from tfbig.model_folder import default_model_dir
 

@@ -60,7 +60,7 @@ def main():
     from transformers import BertTokenizer, BertTokenizerFast
 
     from tfbig.data.fortunes import read_fortunes
-    from tfbig.data.readers import read_folder
+    from tfbig.data.text_files import read_folder
     from tfbig.data.sources import bbc_news_dir
     from tfbig.data.tokenizer import BertTextTokenizer
     from tfbig.model_folder import default_model_dir

@@ -3,8 +3,8 @@ import logging
 from dataclasses import dataclass
 
 from tfbig.data.clean import clean
-from tfbig.data.readers import Examples
-from tfbig.data.shard_source import presplit_shards
+from tfbig.data.text_files import Examples
+from tfbig.data.shard_splits import presplit_shards
 from tfbig.data.sources import load_examples
 from tfbig.data.given_splits import read_given_splits
 from tfbig.data.split import Splits, limit_per_class
