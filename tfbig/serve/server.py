@@ -1,0 +1,64 @@
+"""serve(): load the models, listen, poll for new versions, and on SIGTERM or SIGINT drain and exit.
+
+Drain: the listening socket closes first (new connections are refused, a load balancer moves on), the
+readiness endpoint answers 503, requests already accepted are answered (up to shutdown_timeout_s), the
+batchers run what they queued, then the process exits with status 0.
+"""
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from tfbig.errors import UserError
+from tfbig.serve.access_log import AccessLogger, access_log
+from tfbig.serve.metrics import ServeMetrics
+from tfbig.serve.routes import build_app
+from tfbig.serve.state import ServeState
+from tfbig.serve.versions import ServedModel
+
+log = logging.getLogger(__name__)
+
+
+def serve(models: dict, config, on_listening=print) -> int:
+    """models: dict of name -> folder (saved_models/NAME or one version folder). config: ServeConfig.
+
+    on_listening: callable(str), told the address once the socket listens (port 0 resolved). Blocks until
+    SIGTERM/SIGINT; returns 0 after the drain. Raises UserError for a missing folder, a model no version of
+    which loads, or an address that cannot be bound.
+    """
+    served = {name: ServedModel(name, path) for name, path in models.items()}  # checks folders before TF loads
+    return asyncio.run(_serve(served, config, on_listening))
+
+
+async def _serve(served: dict, config, on_listening) -> int:
+    loop = asyncio.get_running_loop()
+    for m in served.values():
+        await loop.run_in_executor(None, m.load_initial)
+    state = ServeState(served, config, ServeMetrics())
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(build_app(state), handle_signals=False, access_log_class=AccessLogger,
+                           access_log=access_log, shutdown_timeout=config.shutdown_timeout_s)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    try:
+        await site.start()
+    except OSError as e:
+        await runner.cleanup()
+        await state.close()
+        raise UserError(f"cannot listen on {config.host}:{config.port}: {e.strerror or e}") from None
+    host, port = site._server.sockets[0].getsockname()[:2]
+    names = ", ".join(f"{m.name} (version {m.current.version})" for m in served.values())
+    on_listening(f"tfbig serve: http://{host}:{port}/v1/models/... serving {names}")
+    watcher = loop.create_task(state.watch())
+    await stop.wait()
+    state.draining = True
+    log.info("signal received: draining %d requests in flight", state.in_flight)
+    watcher.cancel()
+    await runner.cleanup()  # stops listening, waits for the handlers in progress
+    await asyncio.gather(watcher, return_exceptions=True)
+    await state.close()
+    log.info("drained; exiting")
+    return 0
