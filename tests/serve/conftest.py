@@ -90,13 +90,13 @@ class ServerProcess:
         with open(self.log_path) as f:
             return f.read()
 
-    def request(self, method: str, path: str, body=None, headers=None, timeout: float = 60.0):
-        """(status, decoded JSON or text, headers) over a new connection."""
+    def request(self, method: str, path: str, body=None, headers=None, timeout: float = 60.0, chunked=False):
+        """(status, decoded JSON or text, headers) over a new connection; chunked: no Content-Length."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             if isinstance(body, (dict, list)):
                 body = json.dumps(body).encode()
-            conn.request(method, path, body=body, headers=headers or {})
+            conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
             resp = conn.getresponse()
             data = resp.read()
             try:

@@ -115,7 +115,7 @@ def _rows_inputs(instances, spec, max_text_chars: int) -> dict:
                                     f"'{spec.name}' takes {', '.join(names)}")
             missing = [n for n in names if n not in inst]
             if missing:
-                raise ApiError(400, f"instances[{i}]: missing input '{missing[0]}'")
+                raise ApiError(400, f"instances[{i}]: missing input {', '.join(map(repr, missing))}")
             for n in names:
                 columns[n].append(inst[n])
         elif len(names) == 1:
@@ -136,7 +136,7 @@ def _columnar_inputs(inputs, spec, max_text_chars: int) -> dict:
                                 f"{', '.join(names)}")
         missing = [n for n in names if n not in inputs]
         if missing:
-            raise ApiError(400, f"inputs: missing input '{missing[0]}'")
+            raise ApiError(400, f"inputs: missing input {', '.join(map(repr, missing))}")
         values = inputs
     elif len(names) == 1:
         values = {names[0]: inputs}
