@@ -96,7 +96,7 @@ class Batcher:
                     await asyncio.wait_for(self._wake.wait(), remaining)
                 except asyncio.TimeoutError:
                     break
-            batch, rows = [self._items.popleft()], 0
+            batch = [self._items.popleft()]  # at least one request, however many rows it has
             rows = batch[0].rows
             while self._items and rows + self._items[0].rows <= self.max_batch_size:
                 rows += self._items[0].rows
