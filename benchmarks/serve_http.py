@@ -116,14 +116,14 @@ async def load_round(url: str, texts: list, ref: np.ndarray, clients: int, per_c
     """Closed-loop load; returns latencies (s), counts of ok/failed/refused/lost and versions seen."""
     import aiohttp
 
-    out = {"lat": [], "ok": 0, "failed": 0, "refused": 0, "lost": 0, "versions": []}
+    out = {"lat": [], "ok": 0, "failed": 0, "refused": 0, "lost": 0, "versions": [], "stop": False, "errors": {}}
     deadline = time.monotonic() + max_s
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=clients, force_close=fresh_connections)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         async def client(c: int):
             for k in range(per_client):
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or out["stop"]:
                     return
                 i = (c * 7919 + k) % len(texts)
                 started = time.perf_counter()
@@ -135,8 +135,9 @@ async def load_round(url: str, texts: list, ref: np.ndarray, clients: int, per_c
                 except aiohttp.ClientConnectorError:
                     out["refused"] += 1  # never accepted: the server had stopped listening
                     return
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (aiohttp.ClientError, asyncio.TimeoutError) as e:
                     out["lost"] += 1
+                    out["errors"][type(e).__name__] = out["errors"].get(type(e).__name__, 0) + 1
                     return
                 out["lat"].append(time.perf_counter() - started)
                 preds = body.get("predictions") if isinstance(body, dict) else None
@@ -148,7 +149,8 @@ async def load_round(url: str, texts: list, ref: np.ndarray, clients: int, per_c
         started = time.perf_counter()
         tasks = [asyncio.ensure_future(client(c)) for c in range(clients)]
         if during is not None:
-            await during()
+            await during()  # the load goes on until it returns
+            out["stop"] = True
         await asyncio.gather(*tasks)
         out["seconds"] = time.perf_counter() - started
     return out
@@ -161,7 +163,8 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=2, help="rounds per mode, interleaved")
     p.add_argument("--per-client", type=int, default=3, help="requests per client per round")
     p.add_argument("--round-seconds", type=float, default=60, help="a round stops sending after this")
-    p.add_argument("--phase-seconds", type=float, default=10, help="length of the swap and SIGTERM rounds")
+    p.add_argument("--phase-seconds", type=float, default=5,
+                   help="load before SIGTERM, and after version 2 serves")
     args = p.parse_args()
 
     work = tempfile.mkdtemp(prefix="tfbig-serve-http-")
@@ -191,11 +194,22 @@ def main() -> int:
         unbatched.stop()
 
         async def swap():
+            import aiohttp
+
             await asyncio.sleep(1.0)
             shutil.copytree(os.path.join(root, "1"), os.path.join(root, ".tmp-2-bench"))
             os.rename(os.path.join(root, ".tmp-2-bench"), os.path.join(root, "2"))
-        # Time-bound rounds: load goes on through the swap (loading version 2 takes seconds) and the drain.
-        swap_res = run(batched.url, during=swap, per_client=10_000, max_s=args.phase_seconds)
+            deadline = time.monotonic() + 120
+            async with aiohttp.ClientSession() as session:
+                while time.monotonic() < deadline:  # until version 2 serves
+                    async with session.get(batched.url.replace(":predict", "")) as resp:
+                        status = (await resp.json())["model_version_status"]
+                    if ("2", "AVAILABLE") in [(v["version"], v["state"]) for v in status]:
+                        break
+                    await asyncio.sleep(0.5)
+            await asyncio.sleep(args.phase_seconds)  # and a little longer, answered by version 2
+        # Load goes on through the swap (loading version 2 takes seconds under load) and through the drain.
+        swap_res = run(batched.url, during=swap, per_client=10_000, max_s=180)
         after = run(batched.url)
         swap_failed = swap_res["failed"] + swap_res["lost"] + swap_res["refused"] + after["failed"] + after["lost"]
         swap_failed += sum(v != "2" for v in after["versions"])  # later answers must name the new version
@@ -203,13 +217,16 @@ def main() -> int:
               f"{sorted(set(swap_res['versions']))}; the round after: {sorted(set(after['versions']))}", flush=True)
 
         async def sigterm():
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(args.phase_seconds)
             batched.proc.send_signal(signal.SIGTERM)
-        term = run(batched.url, during=sigterm, fresh_connections=True, per_client=10_000, max_s=args.phase_seconds)
+            deadline = time.monotonic() + 120
+            while batched.proc.poll() is None and time.monotonic() < deadline:  # load goes on until it exits
+                await asyncio.sleep(0.1)
+        term = run(batched.url, during=sigterm, fresh_connections=True, per_client=10_000, max_s=180)
         code = batched.stop(signalled=True)
         sigterm_lost = term["lost"] + term["failed"] + (code != 0)
         print(f"sigterm round: {term['ok']} answered, {term['refused']} refused after the listener closed, "
-              f"{term['lost']} lost, {term['failed']} wrong; exit {code}", flush=True)
+              f"{term['lost']} lost {term['errors']}, {term['failed']} wrong; exit {code}", flush=True)
 
         def rps(rs):
             return sum(r["ok"] + r["failed"] for r in rs) / sum(r["seconds"] for r in rs)

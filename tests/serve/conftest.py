@@ -41,6 +41,29 @@ def export_root(tmp_path_factory, tiny_bert_dir):
     return cfg.export_dir
 
 
+class OtherTask(tf.Module):
+    """A SavedModel with other signatures than a classifier's: float and string inputs, three outputs."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x"),
+                                  tf.TensorSpec([None], tf.string, name="tag")])
+    def score(self, x, tag):
+        total = tf.reduce_sum(x, axis=-1)  # (B,)
+        return {"score": total, "positive": total > 0, "tag_bytes": tf.strings.join([tag, b"\xff"])}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name="n")])
+    def double(self, n):
+        return {"twice": n * 2}
+
+
+@pytest.fixture(scope="session")
+def other_export(export_root):
+    """saved_models/other/1: what a regression-like task might export (not a classifier)."""
+    module = OtherTask()
+    path = os.path.join(export_root, "other", "1")
+    tf.saved_model.save(module, path, signatures={"serving_default": module.score, "double": module.double})
+    return os.path.dirname(path)
+
+
 @pytest.fixture(scope="session")
 def signatures(export_root):
     """The in-process signatures of tiny/1: what every HTTP answer is compared with."""
@@ -138,10 +161,11 @@ def metric_value(text: str, name: str, **labels) -> float:
 
 
 @pytest.fixture(scope="module")
-def server(export_root, tmp_path_factory):
-    """One server for tiny (fast tokenizer) and tiny_core, batching waits 30 ms so concurrent requests merge."""
+def server(export_root, other_export, tmp_path_factory):
+    """One server for tiny (fast tokenizer), tiny_core and other; batching waits 30 ms so requests merge."""
     tmp = tmp_path_factory.mktemp("server")
     s = ServerProcess([f"tiny={os.path.join(export_root, 'tiny')}", os.path.join(export_root, "tiny_core"),
+                       other_export,
                        "--batch-wait-ms", "30", "--max-body-mb", "1", "--max-text-chars", "20000",
                        "--max-rows", "64"], str(tmp / "server.log"))
     yield s

@@ -19,7 +19,7 @@ def test_sigterm_drains_in_flight_requests(export_root, tmp_path):
             conn.request("POST", "/v1/models/tiny:predict", json.dumps({"instances": [f"text {i}"] * 2}))
             sent.release()
             resp = conn.getresponse()
-            answers[i] = (resp.status, json.loads(resp.read()))
+            answers[i] = (resp.status, json.loads(resp.read()), resp.getheader("Connection"))
         finally:
             conn.close()
 
@@ -36,5 +36,6 @@ def test_sigterm_drains_in_flight_requests(export_root, tmp_path):
         t.join(60)
     assert code == 0
     assert all(a is not None and a[0] == 200 and len(a[1]["predictions"]) == 2 for a in answers), answers
+    assert all(a[2] == "close" for a in answers)  # answers during the drain tell clients not to reuse
     log = server.log()
     assert f"draining {n} requests in flight" in log and "drained; exiting" in log

@@ -23,6 +23,8 @@ def register(sub) -> None:
     p.add_argument("--timeout-s", type=float, default=30.0, help="longest wait for the model, per request")
     p.add_argument("--shutdown-timeout-s", type=float, default=30.0,
                    help="on SIGTERM, how long in-flight requests may take to finish")
+    p.add_argument("--drain-grace-s", type=float, default=0.5,
+                   help="on SIGTERM, how long open connections are still read after the listener closes")
     p.set_defaults(func=run)
 
 
@@ -59,5 +61,6 @@ def run(args) -> int:
                          batch_wait_ms=args.batch_wait_ms, model_threads=args.model_threads,
                          poll_seconds=args.poll_seconds, max_body_bytes=int(args.max_body_mb * 1024 * 1024),
                          max_rows=args.max_rows, max_text_chars=args.max_text_chars,
-                         request_timeout_s=args.timeout_s, shutdown_timeout_s=args.shutdown_timeout_s)
+                         request_timeout_s=args.timeout_s, shutdown_timeout_s=args.shutdown_timeout_s,
+                         drain_grace_s=args.drain_grace_s)
     return serve(models, config, on_listening=lambda line: print(line, flush=True))

@@ -19,13 +19,15 @@ class ServeConfig:
     max_queued_rows: int = 8192  # rows waiting for the model before requests get 503
     request_timeout_s: float = 30.0  # waiting for the model, per request: 504 after it
     shutdown_timeout_s: float = 30.0  # SIGTERM: how long in-flight requests may take to finish
+    drain_grace_s: float = 0.5  # SIGTERM: open connections still read this long after the listener closes
 
     def __post_init__(self):
         for name in ("max_batch_size", "model_threads", "max_body_bytes", "max_rows", "max_text_chars",
                      "max_queued_rows"):
             if getattr(self, name) < 1:
                 raise UserError(f"serve: {name} must be at least 1, got {getattr(self, name)}")
-        for name in ("batch_wait_ms", "poll_seconds", "request_timeout_s", "shutdown_timeout_s"):
+        for name in ("batch_wait_ms", "poll_seconds", "request_timeout_s", "shutdown_timeout_s",
+                     "drain_grace_s"):
             if getattr(self, name) < 0:
                 raise UserError(f"serve: {name} must not be negative, got {getattr(self, name)}")
         if not 0 <= self.port <= 65535:

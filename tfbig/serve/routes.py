@@ -151,6 +151,8 @@ async def errors_and_metrics(request, handler):
     finally:
         state.metrics.in_flight.dec()
         state.in_flight -= 1
+    if state.draining:
+        response.force_close()  # "Connection: close": a client does not reuse a connection about to close
     endpoint = request.get("endpoint", "other")
     state.metrics.requests.labels(endpoint, str(response.status)).inc()
     state.metrics.request_seconds.labels(endpoint).observe(time.monotonic() - started)

@@ -1,8 +1,9 @@
 """serve(): load the models, listen, poll for new versions, and on SIGTERM or SIGINT drain and exit.
 
-Drain: the listening socket closes first (new connections are refused, a load balancer moves on), the
-readiness endpoint answers 503, requests already accepted are answered (up to shutdown_timeout_s), the
-batchers run what they queued, then the process exits with status 0.
+Drain: the readiness endpoint answers 503 and the listening socket closes (new connections are refused,
+a load balancer moves on); for drain_grace_s, connections already open are still read, each answer
+telling the client to close; then idle connections close, requests already accepted are answered (up to
+shutdown_timeout_s), the batchers run what they queued, and the process exits with status 0.
 """
 import asyncio
 import logging
@@ -54,10 +55,14 @@ async def _serve(served: dict, config, on_listening) -> int:
     on_listening(f"tfbig serve: http://{host}:{port}/v1/models/... serving {names}")
     watcher = loop.create_task(state.watch())
     await stop.wait()
-    state.draining = True
+    state.draining = True  # readiness 503; answers carry "Connection: close"
     log.info("signal received: draining %d requests in flight", state.in_flight)
     watcher.cancel()
-    await runner.cleanup()  # stops listening, waits for the handlers in progress
+    await site.stop()  # no new connections
+    # Connections accepted just before may still be sending their request: give them a moment before
+    # idle connections are closed (a client could not tell that close from a lost request).
+    await asyncio.sleep(config.drain_grace_s)
+    await runner.cleanup()  # closes idle connections, waits for the handlers in progress
     await asyncio.gather(watcher, return_exceptions=True)
     await state.close()
     log.info("drained; exiting")
