@@ -3,7 +3,7 @@ import threading
 
 import numpy as np
 
-from conftest import TEXTS, metric_value
+from serve_helpers import TEXTS, metric_value
 from tfbig._keras import tf
 
 

@@ -3,7 +3,7 @@ import base64
 
 import numpy as np
 
-from conftest import TEXTS
+from serve_helpers import TEXTS
 from tfbig._keras import tf
 
 

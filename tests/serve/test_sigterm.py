@@ -5,7 +5,7 @@ import os
 import threading
 import time
 
-from conftest import ServerProcess
+from serve_helpers import ServerProcess
 
 
 def test_sigterm_drains_in_flight_requests(export_root, tmp_path):

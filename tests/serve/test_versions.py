@@ -4,7 +4,7 @@ import shutil
 import threading
 import time
 
-from conftest import ServerProcess, copy_model
+from serve_helpers import ServerProcess, copy_model
 
 
 def _wait_for(condition, timeout: float = 90.0):

@@ -34,12 +34,15 @@ def serve(models: dict, config, on_listening=print) -> int:
 
 async def _serve(served: dict, config, on_listening) -> int:
     loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # before loading: a signal then means "do not start"
+        loop.add_signal_handler(sig, stop.set)
     for m in served.values():
         await loop.run_in_executor(None, m.load_initial)
+        if stop.is_set():
+            log.info("signal received while loading; exiting")
+            return 0
     state = ServeState(served, config, ServeMetrics())
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     runner = web.AppRunner(build_app(state), handle_signals=False, access_log_class=AccessLogger,
                            access_log=access_log, shutdown_timeout=config.shutdown_timeout_s)
     await runner.setup()
