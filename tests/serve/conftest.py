@@ -47,7 +47,7 @@ def signatures(export_root):
     return tf.saved_model.load(os.path.join(export_root, "tiny", "1")).signatures
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(export_root, other_export, tmp_path_factory):
     """One server for tiny (fast tokenizer), tiny_core and other; batching waits 30 ms so requests merge."""
     tmp = tmp_path_factory.mktemp("server")
