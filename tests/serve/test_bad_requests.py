@@ -1,5 +1,4 @@
 """Each bad request of issue 19's list gets a 4xx naming the problem; the server then answers a good one."""
-import base64
 import json
 
 import pytest

@@ -92,7 +92,7 @@ async def model_post(request):
     model, version, metadata, verb = _target(request)
     if metadata or verb != "predict":
         raise ApiError(404 if verb is None else 400,
-                       f"POST needs ':predict' at the end of the path" if verb is None
+                       "POST needs ':predict' at the end of the path" if verb is None
                        else f"':{verb}' is not served; this server answers ':predict'")
     _version(model, version)  # 404 before reading a body for a model that will not answer
     body = decode_json(await _read_body(request, state.config.max_body_bytes))
