@@ -26,6 +26,6 @@ def test_shape_and_type_errors_come_from_the_signature(server):
     code, body, _ = server.predict({"instances": [{"x": [1.0, 2.0, "3"], "tag": "a"}]}, model="other")
     assert code == 400 and "input 'x' takes float values (float32), got a string" in body["error"]
     code, body, _ = server.predict({"instances": [[1.0, 2.0, 3.0]]}, model="other")
-    assert code == 400 and "takes several inputs (x, tag)" in body["error"]
+    assert code == 400 and "takes several inputs (tag, x)" in body["error"]
     code, body, _ = server.request("GET", "/v1/models/other/metadata")
     assert set(body["metadata"]["signature_def"]["signature_def"]) == {"serving_default", "double"}

@@ -1,5 +1,6 @@
 """Predict over HTTP equals the in-process signature: rows, columns, b64, token ids, both tokenizers."""
 import base64
+import time
 
 import numpy as np
 
@@ -74,5 +75,9 @@ def test_status_metadata_health_and_access_log(server):
     assert server.request("GET", "/v2/health/live")[:2] == (200, {"live": True})
     assert server.request("GET", "/v2/health/ready")[:2] == (200, {"ready": True})
     assert server.predict({"instances": TEXTS[:3]})[0] == 200
+    for _ in range(50):  # the access line is written once the answer is sent: it may come a moment later
+        if "POST /v1/models/tiny:predict 200 rows=3 " in server.log():
+            break
+        time.sleep(0.1)
     assert "POST /v1/models/tiny:predict 200 rows=3 " in server.log()
     assert 'tfbig_serve_requests_total{code="200",endpoint="predict"}' in server.metrics()

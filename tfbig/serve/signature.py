@@ -37,8 +37,8 @@ def _info(name: str, spec) -> TensorInfo:
 @dataclass(frozen=True)
 class SignatureSpec:
     name: str
-    inputs: dict  # name -> TensorInfo, in the signature's order
-    outputs: dict  # name -> TensorInfo
+    inputs: dict  # name -> TensorInfo, by name
+    outputs: dict  # name -> TensorInfo, by name
 
     @classmethod
     def from_function(cls, name: str, fn) -> "SignatureSpec":
@@ -49,8 +49,9 @@ class SignatureSpec:
         outputs = fn.structured_outputs
         if not isinstance(outputs, dict):
             raise ValueError(f"signature {name} does not return a dict of named outputs")
-        return cls(name, {k: _info(k, s) for k, s in kwargs.items()},
-                   {k: _info(k, s) for k, s in outputs.items()})
+        # Sorted by name: the loaded function's own order is not stable between loads, messages should be.
+        return cls(name, {k: _info(k, kwargs[k]) for k in sorted(kwargs)},
+                   {k: _info(k, outputs[k]) for k in sorted(outputs)})
 
     def dummy_inputs(self) -> dict:
         """One row of empty strings / zeros per input, unknown dimensions 1: what a version is checked with."""
