@@ -1,4 +1,4 @@
-"""The `tfbig` command line: train | distill | evaluate | export | predict | shard ..."""
+"""The `tfbig` command line: train | distill | evaluate | export | predict | serve | shard ..."""
 import argparse
 import importlib
 import logging
@@ -15,6 +15,7 @@ COMMANDS = [
     "shard",
     "export",
     "predict",
+    "serve",
 ]
 
 
