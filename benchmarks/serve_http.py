@@ -47,7 +47,7 @@ LABELS = ["business", "entertainment", "politics", "sport", "tech"]
 
 def texts_for(n: int, chars: int) -> list:
     try:
-        from tfbig.data.readers import read_folder
+        from tfbig.data.text_files import read_folder
         from tfbig.data.sources import bbc_news_dir
 
         texts = read_folder(bbc_news_dir(), fallback_encoding="cp1252").texts
@@ -62,9 +62,9 @@ def make_export(work: str, quick: bool) -> str:
     """saved_models/bench/1 from a run folder with random weights; returns the model folder."""
     from tfbig.config import ModelConfig, RunConfig, save_config
     from tfbig.export.from_run import export_run
-    from tfbig.models.folder import default_model_dir
+    from tfbig.model_folder import default_model_dir
     from tfbig.testing import write_tiny_bert_folder
-    from tfbig.train.run import build_classifier
+    from tfbig.train.build import build_classifier
 
     model_dir = write_tiny_bert_folder(os.path.join(work, "tiny_bert")) if quick else default_model_dir()
     cfg = RunConfig(name="bench", output_dir=os.path.join(work, "runs"), export_dir=os.path.join(work, "models"),

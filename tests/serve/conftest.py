@@ -14,7 +14,7 @@ def export_root(tmp_path_factory, tiny_bert_dir):
     """A folder holding saved_models-style model folders `tiny/1` (fast tokenizer) and `tiny_core/1`."""
     from tfbig.config import ModelConfig, RunConfig, save_config
     from tfbig.export.from_run import export_run
-    from tfbig.train.run import build_classifier
+    from tfbig.train.build import build_classifier
 
     root = tmp_path_factory.mktemp("serve")
     cfg = RunConfig(name="tiny", output_dir=str(root / "runs"), export_dir=str(root / "saved_models"),
