@@ -201,8 +201,13 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     return raw
 
 
-def load_config(path: str | None = None, overrides: list[str] | None = None, cls=RunConfig):
-    """Reads a YAML config (or none: defaults), applies overrides, validates, returns a dataclass."""
+def load_config(path: str | None = None, overrides: list[str] | None = None, cls=RunConfig,
+                check_model: bool = True):
+    """Reads a YAML config (or none: defaults), applies overrides, validates, returns a dataclass.
+
+    check_model: bool. Also check the values against the model folder (`validate_against_model`); a run
+        folder's saved config was checked when its run started and is read back without it.
+    """
     raw: dict = {}
     if path:
         if not os.path.isfile(path):
@@ -215,7 +220,8 @@ def load_config(path: str | None = None, overrides: list[str] | None = None, cls
     raw = apply_overrides(raw, overrides or [])
     cfg = _build(cls, raw)
     validate(cfg)
-    validate_against_model(cfg)
+    if check_model:
+        validate_against_model(cfg)
     return cfg
 
 
