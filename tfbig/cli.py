@@ -1,7 +1,6 @@
 """The `tfbig` command line: train | distill | evaluate | export | predict | shard | spark-shard | doctor."""
 import argparse
 import importlib
-import os
 import sys
 
 from tfbig import __version__
@@ -38,9 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.verbose:  # read when TensorFlow is imported (tfbig._keras), which the commands do lazily
-        os.environ["TFBIG_LOG"] = "debug"
-    from tfbig.logs import configure_logging, debug_logging
+    from tfbig.logs import configure_logging, debug_logging, debug_mode
+
+    if args.verbose:  # in time: the commands import TensorFlow lazily, after this
+        debug_mode()
 
     configure_logging(verbose=debug_logging())
     try:

@@ -11,8 +11,9 @@ failures. So, unless `TFBIG_LOG=debug` (the CLI's `--verbose` sets it):
   thread), which drops native INFO/WARNING lines and the known-harmless lines in `HARMLESS` and passes
   everything else through unchanged, in order. Python's own writes to sys.stderr go through it too.
 
-Both must happen before TensorFlow is imported; `tfbig._keras` (the one place that imports it) calls
-`quiet_native_logs()` first. A crash inside native code could lose its last line in the pipe: rerun with
+Both must happen before TensorFlow is imported, so `import tfbig` does them (cheaply: an environment
+variable, a pipe and a thread; TensorFlow itself is imported later, by `tfbig._keras`). `debug_mode()` undoes
+them while TensorFlow is not imported yet (the CLI's --verbose). A crash inside native code could lose its last line in the pipe: rerun with
 `TFBIG_LOG=debug` to see everything unfiltered.
 """
 import atexit
@@ -40,9 +41,10 @@ HARMLESS = tuple(re.compile(p) for p in (
     r"computation placer already registered",
 ))
 # A native (absl/tsl) log line: level letter, MMDD, time, thread id, file:line]. I and W are below error.
-NATIVE_BELOW_ERROR = re.compile(rb"^[IW]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [^ ]+:\d+\]")
+NATIVE_BELOW_ERROR = re.compile(rb"^[IW]\d{4} [\d:.]+ +\d+ [^ ]+:\d+\]")
 
 _installed = None  # (saved stderr fd, pump thread) once the filter runs
+_level_set = False  # whether TF_CPP_MIN_LOG_LEVEL is ours (then debug_mode may lower it)
 
 
 def debug_logging() -> bool:
@@ -53,7 +55,10 @@ def debug_logging() -> bool:
 def set_native_log_level() -> None:
     """TF_CPP_MIN_LOG_LEVEL for TensorFlow's C++ logs: 2 (errors only) quiet, 0 with debug; a value the user
     set is kept."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if debug_logging() else "2")
+    global _level_set
+    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0" if debug_logging() else "2"
+        _level_set = True
 
 
 def is_noise(line: bytes) -> bool:
@@ -74,7 +79,10 @@ def _pump(read_fd: int, out_fd: int) -> None:
                 return
             for segment in re.split(rb"(?<=[\r\n])", chunk):
                 if segment and not is_noise(segment.rstrip(b"\r\n")):
-                    os.write(out_fd, segment)
+                    try:
+                        os.write(out_fd, segment)
+                    except OSError:  # the real stderr is gone: nothing left to forward to
+                        return
 
 
 def quiet_native_logs() -> None:
@@ -97,6 +105,15 @@ def quiet_native_logs() -> None:
     atexit.register(_restore)
 
 
+def debug_mode() -> None:
+    """TFBIG_LOG=debug from here on: the filter removed and TensorFlow's native level lowered to 0 (unless the
+    user set it). Effective for native logs only while TensorFlow is not imported yet."""
+    os.environ[DEBUG_ENV] = "debug"
+    if _level_set:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    _restore()
+
+
 def _restore() -> None:
     """At exit: puts the real stderr back and lets the filter forward what is still in the pipe."""
     global _installed
@@ -110,6 +127,8 @@ def _restore() -> None:
         pass
     os.dup2(saved, 2)  # closes the pipe's last write end (children aside): the pump sees EOF
     thread.join(timeout=2.0)
+    if not thread.is_alive():  # else a child process still holds the pipe: its pump keeps `saved`
+        os.close(saved)
 
 
 class StageFormatter(logging.Formatter):

@@ -20,6 +20,7 @@ def registered_names() -> list:
 
 
 def task_names() -> list:
+    """Every task name `task:` accepts: the built-in ones and those registered so far."""
     _load_builtin()
     return sorted(_TASKS)
 
