@@ -144,10 +144,11 @@ class StageFormatter(logging.Formatter):
 def configure_logging(verbose: bool = False) -> None:
     """The CLI's logging: tfbig's stage lines at INFO; other libraries at WARNING (INFO with `verbose`);
     TensorFlow's and absl's Python loggers at ERROR unless verbose."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(StageFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if not root.handlers:  # as logging.basicConfig: a host that configured logging (pytest, an app) keeps its own
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(StageFormatter())
+        root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     logging.getLogger("tfbig").setLevel(logging.DEBUG if verbose else logging.INFO)
     for name in ("tensorflow", "absl", "h5py", "transformers"):

@@ -1,7 +1,6 @@
 """`tfbig doctor`: what this machine will do before a long run — versions, CPU features, what `precision: auto`
 and `strategy: auto` choose, accelerators, a measured matmul peak, which data sources are ready. One screen.
 """
-import glob
 import importlib.metadata
 import importlib.util
 import os
@@ -73,20 +72,25 @@ def auto_choices(acc: dict) -> dict:
             "precision": {b: pick_precision(b, kind, capabilities, cpu_has_bf16()) for b in ("tfbig", "hf")}}
 
 
-def matmul_peak(dtype: str, seconds: float = 1.0, n: int = 1024) -> float:
-    """The best GFLOP/s of an n×n matmul on the default device over about `seconds` (2n³ flops each)."""
+def matmul_peak(dtype: str, seconds: float = 1.0, n: int = 2048) -> float:
+    """The best GFLOP/s of an n×n by n×n matmul (2n³ flops) on the default device over about `seconds`.
+
+    Only a scalar of the product comes back to Python: copying the whole bfloat16 matrix out would be timed too.
+    """
     from tfbig._keras import tf
 
-    a = tf.random.normal([n, n], dtype=tf.float32)
-    a = tf.cast(a, dtype)
-    matmul = tf.function(lambda x: tf.matmul(x, x))
-    matmul(a).numpy()  # trace and warm up
+    a = tf.cast(tf.random.stateless_normal([n, n], seed=[0, 0]), dtype)
+    b = tf.cast(tf.random.stateless_normal([n, n], seed=[1, 1]), dtype)
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)[0]))
+    product().numpy()  # trace and warm up
     best, end = 0.0, time.perf_counter() + seconds
-    while time.perf_counter() < end:
+    while True:
         start = time.perf_counter()
-        matmul(a).numpy()
-        best = max(best, 2 * n ** 3 / (time.perf_counter() - start) / 1e9)
-    return best
+        product().numpy()
+        now = time.perf_counter()
+        best = max(best, 2 * n ** 3 / (now - start) / 1e9)
+        if now >= end:
+            return best
 
 
 def java_version() -> str:
@@ -128,7 +132,8 @@ def data_sources() -> list:
 
 
 def collect(seconds: float = 1.0) -> dict:
-    """Everything the doctor prints, as data (the test reads it)."""
+    """Everything the doctor prints, as data."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0  # before our own matmuls add to it
     acc = accelerators()
     choices = auto_choices(acc)
     peaks = {"float32": matmul_peak("float32", seconds)}
@@ -136,13 +141,15 @@ def collect(seconds: float = 1.0) -> dict:
         peaks["bfloat16"] = matmul_peak("bfloat16", seconds)
     return {"python": platform.python_version(), "versions": {d: version_of(d) for d in VERSIONS},
             "cpu": cpu_facts(), "accelerators": acc, "auto": choices, "matmul_gflops": peaks,
-            "sources": data_sources(), "java": java_version()}
+            "sources": data_sources(), "java": java_version(),
+            "load": load}
 
 
 def format_facts(facts: dict) -> str:
     cpu, acc, auto = facts["cpu"], facts["accelerators"], facts["auto"]
     lines = [f"python        {facts['python']} ({sys.executable})",
-             "versions      " + ", ".join(f"{d} {v}" for d, v in facts["versions"].items()),
+             "versions      " + ", ".join(f"{d} {v}" for d, v in list(facts["versions"].items())[:4]),
+             "              " + ", ".join(f"{d} {v}" for d, v in list(facts["versions"].items())[4:]),
              f"cpu           {cpu['model']}, {cpu['cores']} cores",
              "cpu features  " + ", ".join(f"{n} {'yes' if ok else 'no'}" for n, ok in cpu["features"].items()),
              "gpus          " + (", ".join(f"{g['name']} (compute {g['capability'][0]}.{g['capability'][1]})"
@@ -151,7 +158,9 @@ def format_facts(facts: dict) -> str:
              f"strategy auto -> {auto['strategy']} ({auto['workers']} worker(s) in TF_CONFIG)",
              f"precision auto -> {auto['precision']['tfbig']} (backbone tfbig); "
              f"{auto['precision']['hf']} (backbone hf)",
-             "matmul peak   " + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in facts["matmul_gflops"].items())]
+             "matmul peak   " + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in facts["matmul_gflops"].items())
+             + (f" (load average {facts['load']:.1f} on {cpu['cores']} cores: others share them)"
+                if facts["load"] > 0.5 * cpu["cores"] else "")]
     lines.append("data, models and tools:")
     lines += [f"  {what:<48} {status}" for what, status in facts["sources"]]
     lines.append(f"java          {facts['java']}")
