@@ -134,3 +134,15 @@ def test_a_tiny_train_run_has_a_quiet_stderr_with_one_line_per_stage(tmp_path, t
                   "exported"):
         assert sum(line.startswith(f"tfbig: {stage}") for line in lines) == 1, (stage, lines)
     assert "test set" in proc.stdout and os.path.isfile(tmp_path / "sm" / "run" / "1" / "saved_model.pb")
+
+
+def test_bash_completion_completes_commands_options_and_config_keys(capsys, tmp_path):
+    assert main(["completion", "bash"]) == 0
+    script = tmp_path / "tfbig.bash"
+    script.write_text(capsys.readouterr().out)
+    probe = f"""source {script}
+t() {{ COMP_WORDS=("$@"); COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); _tfbig; echo "${{COMPREPLY[*]}}"; }}
+t tfbig do; t tfbig train --se; t tfbig train --set train.learning; t tfbig --verbose export --tok
+"""
+    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30, check=True).stdout
+    assert out.splitlines() == ["doctor", "--set", "train.learning_rate=", "--tokenizer"]

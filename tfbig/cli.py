@@ -1,4 +1,5 @@
-"""The `tfbig` command line: train | distill | evaluate | export | predict | shard | spark-shard | doctor."""
+"""The `tfbig` command line: train | distill | evaluate | export | predict | shard | spark-shard | doctor |
+completion."""
 import argparse
 import importlib
 import sys
@@ -16,6 +17,7 @@ COMMANDS = [
     "export",
     "predict",
     "doctor",
+    "completion",
 ]
 
 
