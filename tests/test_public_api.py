@@ -91,3 +91,11 @@ def test_from_pretrained_takes_a_task_or_labels_and_refuses_a_head_without_a_siz
 def _features():
     ids = tfbig.tf.ones([1, 8], tfbig.tf.int32)
     return {"input_ids": ids, "attention_mask": ids, "token_type_ids": tfbig.tf.zeros_like(ids)}
+
+
+def test_no_public_name_is_also_a_module_of_tfbig():
+    """A submodule import sets `tfbig.<module>` over a public name of the same spelling (tfbig.serve)."""
+    import pkgutil
+
+    modules = {m.name for m in pkgutil.iter_modules(tfbig.__path__)}
+    assert modules & set(tfbig.__all__) == set()

@@ -7,7 +7,7 @@ is first used (which also selects tf-keras and quiets TensorFlow's start-up line
 | what                | names                                                                               |
 |---------------------|-------------------------------------------------------------------------------------|
 | config              | load_config, RunConfig, load_distill_config, DistillRunConfig, UserError            |
-| jobs (= the CLI)    | train_run, distill_run, evaluate_path, export_run                                   |
+| jobs (= the CLI)    | train_run, distill_run, evaluate_path, export_run, serve_models (with ServeConfig)  |
 | tasks               | Task, ClassificationTask, get_task, register_task, task_names                       |
 | models for model.fit| TaskModel (TaskModel.from_pretrained), build_task_model, build_backbone, build_optimizer |
 | data                | BertTextTokenizer, make_dataset, load_run_data, RunData                             |
@@ -51,7 +51,8 @@ __version__ = "0.1.0"
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 quiet_native_logs()  # before anything imports TensorFlow (tensorflow_text does too): see tfbig.logs
 
-# public name -> the module that defines it (the one place to change when a module moves)
+# public name -> the module that defines it, or "module:name" where the public name differs
+# (the one place to change when a module moves)
 _EXPORTS = {
     "load_config": "tfbig.config",
     "RunConfig": "tfbig.config",
@@ -91,7 +92,10 @@ _EXPORTS = {
     "write_tiny_bert_folder": "tfbig.testing",
     "tf": "tfbig._keras",
     "keras": "tfbig._keras",
-    # serve (issue 19): added here when `tfbig serve` lands on main.
+    # --- serve (issue 19): `tfbig serve`, TF Serving's REST API over exports, with dynamic batching ---
+    # Not `serve`: that is the subpackage tfbig.serve, which importing it would set as tfbig.serve over the function.
+    "serve_models": "tfbig.serve.server:serve",
+    "ServeConfig": "tfbig.serve.config",
 }
 
 __all__ = ["__version__"] + sorted(_EXPORTS)
@@ -102,7 +106,8 @@ def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'tfbig' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attr = module.partition(":")
+    value = getattr(importlib.import_module(module), attr or name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
 

@@ -1,4 +1,4 @@
-"""The `tfbig` command line: train | distill | evaluate | export | predict | shard | spark-shard | doctor |
+"""The `tfbig` command line: train | distill | evaluate | export | predict | serve | shard | spark-shard | doctor |
 completion."""
 import argparse
 import importlib
@@ -16,6 +16,7 @@ COMMANDS = [
     "shard",
     "export",
     "predict",
+    "serve",
     "doctor",
     "completion",
 ]

@@ -219,14 +219,6 @@ def load_config(path: str | None = None, overrides: list[str] | None = None, cls
     return cfg
 
 
-def known_tasks() -> list:
-    """The built-in task names and any registered since (tfbig.tasks.registry), without importing TensorFlow."""
-    from tfbig.names import TASKS
-    from tfbig.tasks.registry import registered_names
-
-    return sorted(set(TASKS) | set(registered_names()))
-
-
 def validate(cfg) -> None:
     """Refuses values no run could use: unknown names (with the closest valid one) and out-of-range numbers."""
     t, d = cfg.train, cfg.data
@@ -234,7 +226,7 @@ def validate(cfg) -> None:
     check_choice(t.optimizer, OPTIMIZERS, "train.optimizer")
     check_choice(t.decay, DECAYS, "train.decay")
     check_choice(t.precision, PRECISION_CHOICES, "train.precision")
-    check_choice(cfg.task, known_tasks(), "task")
+    # cfg.task is checked by the run skeleton against tfbig.tasks' registry (tasks may register at run time).
     if cfg.task == "classification":  # another task logs its own metrics (BestCheckpoint warns on a miss)
         check_choice(t.monitor, getattr(cfg, "monitors", MONITORS), "train.monitor")
     check_choice(cfg.runtime.strategy, STRATEGIES, "runtime.strategy")
@@ -269,8 +261,8 @@ def validate_against_model(cfg, model_dir: str | None = None) -> None:
     Checks: the folder exists with config.json (a JSON object) and vocab.txt; `data.max_length` fits the
     position table (`max_position_embeddings`), else the first longer batch fails deep in the step.
     """
-    # models.folder is plain json/os (TensorFlow-free); imported here as it sits above config in the layers.
-    from tfbig.models.folder import default_model_dir, read_model_config
+    # model_folder is plain json/os (TensorFlow-free); imported here as it sits above config in the layers.
+    from tfbig.model_folder import default_model_dir, read_model_config
 
     if model_dir is None:
         model_dir = cfg.model.model_dir

@@ -13,6 +13,7 @@ from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
 from tfbig.distribute.cluster import num_workers
 from tfbig.distribute.precision import set_precision, wrap_optimizer
 from tfbig.runs.folder import RunFolder
+from tfbig.tasks.registry import get_task
 from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.epoch_data import EpochData
 from tfbig.train.evaluation import evaluate_split
@@ -58,6 +59,7 @@ def run_job(cfg, job: Job, extra_callbacks: list | None = None) -> dict:
     extra_callbacks: Keras callbacks added to fit's (benchmarks use one to time accuracy per epoch).
     Returns the report (also in <run>/report.json).
     """
+    get_task(getattr(cfg, "task", "classification"))  # an unknown task name: refused before anything is read
     strategy, plan = make_strategy(cfg)  # first: multi-worker setup and logical devices must precede any TF op
     cfg = plan.apply(cfg)  # a copy with the hardware's decisions (precision, static shapes, ...): config.yaml records them
     keras.utils.set_random_seed(cfg.seed)

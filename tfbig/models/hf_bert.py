@@ -10,7 +10,7 @@ import os
 from tfbig._keras import keras, tf
 from tfbig.errors import UserError
 from tfbig.logs import debug_logging
-from tfbig.models.folder import check_model_folder
+from tfbig.model_folder import check_model_folder
 
 log = logging.getLogger(__name__)
 if not debug_logging():

@@ -3,14 +3,14 @@ import logging
 from dataclasses import dataclass
 
 from tfbig.data.clean import clean
-from tfbig.data.readers import Examples
-from tfbig.data.shard_source import presplit_shards
+from tfbig.data.text_files import Examples
+from tfbig.data.shard_splits import presplit_shards
 from tfbig.data.sources import load_examples
 from tfbig.data.given_splits import read_given_splits
 from tfbig.data.split import Splits, limit_per_class
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.errors import UserError
-from tfbig.models.folder import check_model_folder, default_model_dir
+from tfbig.model_folder import check_model_folder, default_model_dir
 from tfbig.tasks.registry import get_task
 
 log = logging.getLogger(__name__)

@@ -64,7 +64,7 @@ class TaskModel(ObjectiveModel):
         """
         from tfbig.errors import UserError
         from tfbig.models.backbone import build_backbone
-        from tfbig.models.folder import check_model_folder, default_model_dir
+        from tfbig.model_folder import check_model_folder, default_model_dir
         from tfbig.tasks.registry import get_task
 
         if labels is not None and num_labels is not None and len(labels) != int(num_labels):
@@ -140,9 +140,14 @@ class TaskModel(ObjectiveModel):
                 "l2": self.l2, "l1": self.l1, "penalty_exclude": list(self.penalty_exclude)}
 
 
-def TextClassifier(backbone, num_classes: int, dropout: float = 0.1, labels: list | None = None, **kwargs):
-    """A TaskModel for single-label classification over `num_classes` labels (named `labels`, or 0..C-1)."""
-    from tfbig.tasks.registry import get_task
+class TextClassifier(TaskModel):
+    """A TaskModel for single-label classification over `num_classes` labels (named `labels`, or "0".."C-1").
 
-    names = list(labels) if labels is not None else [str(i) for i in range(int(num_classes))]
-    return TaskModel(backbone, get_task("classification", names), dropout=dropout, **kwargs)
+    >>> model = TextClassifier(build_backbone("tfbig", model_dir), num_classes=5)
+    """
+
+    def __init__(self, backbone, num_classes: int, dropout: float = 0.1, labels: list | None = None, **kwargs):
+        from tfbig.tasks.registry import get_task
+
+        names = list(labels) if labels is not None else [str(i) for i in range(int(num_classes))]
+        super().__init__(backbone, get_task("classification", names), dropout=dropout, **kwargs)
