@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f"tfbig.commands.{name}").register(sub)
     for command in sub.choices.values():
         show_every_default(command)
+    parser.set_defaults(root_parser=parser)  # for `tfbig completion`, which describes the whole parser
     return parser
 
 

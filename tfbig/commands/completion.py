@@ -52,7 +52,5 @@ complete -o filenames -F _tfbig tfbig
 
 
 def run(args) -> int:
-    from tfbig.cli import build_parser
-
-    print(bash_script(build_parser()), end="")
+    print(bash_script(args.root_parser), end="")  # the whole `tfbig` parser (commands sit below the cli layer)
     return 0
