@@ -15,6 +15,7 @@ def register_task(cls):
 
 
 def task_names() -> list:
+    """Every task name `task:` accepts: the built-in ones and those registered so far."""
     _load_builtin()
     return sorted(_TASKS)
 

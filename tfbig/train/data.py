@@ -34,6 +34,7 @@ def model_folder(cfg) -> str:
 def load_run_data(cfg) -> RunData:
     """Reads, cleans and splits the data `cfg.data` names, as `cfg.task` shapes it."""
     model_dir = model_folder(cfg)
+    log.info("reading %s", cfg.data.train or cfg.data.source)
     tokenizer = BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length)
     task = get_task(getattr(cfg, "task", "classification"))
     if cfg.data.train:  # given train (validation, test) files; the vocabulary comes from train
