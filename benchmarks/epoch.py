@@ -22,7 +22,7 @@ from tfbig.data.fortunes import read_fortunes  # noqa: E402
 from tfbig.data.pipeline import make_dataset, pad_share  # noqa: E402
 from tfbig.data.split import label_vocabulary  # noqa: E402
 from tfbig.data.tokenizer import BertTextTokenizer  # noqa: E402
-from tfbig.models.folder import default_model_dir  # noqa: E402
+from tfbig.model_folder import default_model_dir  # noqa: E402
 from tfbig.train.build import build_classifier  # noqa: E402
 
 MAX_LENGTH, BATCH, SEED = 128, 32, 0

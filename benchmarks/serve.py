@@ -127,9 +127,9 @@ def main() -> None:
 
     backbone = args.backbone or ModelConfig().backbone
 
-    from tfbig.data.readers import read_folder
+    from tfbig.data.text_files import read_folder
     from tfbig.data.sources import bbc_news_dir
-    from tfbig.models.folder import default_model_dir
+    from tfbig.model_folder import default_model_dir
 
     texts = read_folder(bbc_news_dir(), fallback_encoding="cp1252").texts
     texts = texts[:: max(1, len(texts) // max(args.calls, 64))]

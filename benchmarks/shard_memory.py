@@ -19,7 +19,7 @@ sys.path.insert(0, ROOT)
 
 
 def write_input(path: str, repeat: int) -> int:
-    from tfbig.data.readers import read_folder
+    from tfbig.data.text_files import read_folder
     from tfbig.data.sources import bbc_news_dir
 
     bbc = read_folder(bbc_news_dir(), fallback_encoding="cp1252")
@@ -35,11 +35,11 @@ def write_input(path: str, repeat: int) -> int:
 def child(input_path: str, out_dir: str) -> None:
     """Runs in its own process: shard, then read everything through the pipeline; prints one JSON line."""
     from tfbig.data.pipeline import split_dataset
-    from tfbig.data.records import list_shards, read_labels
-    from tfbig.data.shard_source import ShardSplit
-    from tfbig.data.shards import write_shards
+    from tfbig.data.shard_format import list_shards, read_labels
+    from tfbig.data.shard_splits import ShardSplit
+    from tfbig.data.shard_writer import write_shards
     from tfbig.data.tokenizer import BertTextTokenizer
-    from tfbig.models.folder import default_model_dir
+    from tfbig.model_folder import default_model_dir
 
     tok = BertTextTokenizer.from_model_dir(default_model_dir(), max_length=128)
     start = time.perf_counter()

@@ -31,7 +31,7 @@ print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss /
 
 def write_corpus(path: str, copies: int) -> int:
     sys.path.insert(0, ROOT)
-    from tfbig.data.readers import read_folder
+    from tfbig.data.text_files import read_folder
     from tfbig.data.sources import bbc_news_dir
 
     examples = read_folder(bbc_news_dir(), fallback_encoding="cp1252")

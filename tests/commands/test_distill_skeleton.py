@@ -88,7 +88,8 @@ class Watch(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.iterations = int(self.model.optimizer.iterations)
-        schedule = self.model.optimizer.learning_rate
+        # tf-keras' `learning_rate` property gives the current rate; the schedule object is kept here.
+        schedule = self.model.optimizer._learning_rate
         self.total_steps = schedule.total_steps
         self.last_rate = float(schedule(self.iterations))
 

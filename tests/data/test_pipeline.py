@@ -72,17 +72,21 @@ def test_unlabelled_texts_keep_their_order(tok, mixed_texts):
 
 
 @pytest.mark.parametrize("options", [dict(bucketing=False), dict(static_shapes=True), dict(bucketing=True)])
-def test_pairs_carry_segment_ids(tok, options):
-    first, second = ["the club win", "bank shares", "a game"] * 4, ["the game", "the market price of shares", "win"] * 4
-    ds = make_dataset(first, list(range(12)), tok, batch_size=4, second_texts=second, **options)
-    ids, segments = tok.tokenize_pairs(tf.constant(first), tf.constant(second))
-    expected = {y: (list(i), list(s)) for y, i, s in zip(range(12), ids.to_list(), segments.to_list())}
-    seen = 0
-    for x, labels in ds:
-        for row, y in enumerate(labels.numpy()):
-            n = int(x["attention_mask"][row].numpy().sum())
-            got = (x["input_ids"][row, :n].numpy().tolist(), x["token_type_ids"][row, :n].numpy().tolist())
-            assert got == expected[int(y)]
-            assert x["token_type_ids"][row, n:].numpy().sum() == 0
-            seen += 1
-    assert seen == 12
+def test_float_and_tuple_targets_follow_their_texts(tok, options):
+    """A task's float targets, and extra rows (cached teacher outputs), stay with their own text."""
+    texts = ["the club win", "bank shares", "a game", "the market price of shares"] * 3
+    scores = np.arange(12, dtype=np.float32)[:, None] / 10  # (N, 1) floats
+    extra = np.arange(24, dtype=np.float32).reshape(12, 2)
+    lengths = [len(t) for t in tok.tokenize(tf.constant(texts)).to_list()]
+    for targets in (scores, (scores, extra)):
+        seen = 0
+        for x, y in make_dataset(texts, targets, tok, batch_size=4, shuffle=True, seed=3, **options):
+            first = y[0] if isinstance(targets, tuple) else y
+            assert first.dtype == tf.float32 and first.shape[1:] == (1,)
+            for row, value in enumerate(first.numpy()[:, 0]):
+                i = int(round(value * 10))
+                assert int(x["attention_mask"][row].numpy().sum()) == lengths[i]
+                if isinstance(targets, tuple):
+                    np.testing.assert_array_equal(y[1].numpy()[row], extra[i])
+                seen += 1
+        assert seen == (12 if not options.get("static_shapes") else 12)

@@ -2,7 +2,7 @@
 import pytest
 
 from tfbig._keras import tf
-from tfbig.data.records import encode_example, shard_name
+from tfbig.data.shard_format import encode_example, shard_name
 from tfbig.data.shard_reader import count_records, read_shards
 
 LABELS = ["a", "b"]

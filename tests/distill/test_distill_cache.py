@@ -22,8 +22,8 @@ def test_cached_logits_follow_their_examples_and_give_the_live_loss(teacher_dir,
         np.testing.assert_allclose(cached.numpy(), teacher(x).numpy(), atol=1e-5)  # the batch's own rows
         want_labels = [labels[texts.index(t)] for t in _decode(x, tokenizer, texts)]
         np.testing.assert_array_equal(y.numpy(), want_labels)
-        live = model.compute_terms(x, y, model.teacher_outputs(x), training=False)["loss"]
-        from_cache = model.compute_terms(x, y, model.teacher_outputs(x, cached), training=False)["loss"]
+        live = model.compute_objective(x, y, training=False)["loss"]
+        from_cache = model.compute_objective(x, (y, cached), training=False)["loss"]
         assert abs(float(live) - float(from_cache)) < 1e-6
         seen += len(y)
     assert seen == len(texts)

@@ -34,8 +34,8 @@ def test_alpha_one_is_plain_cross_entropy(teacher_dir, student_dir, batch):
     student = tiny_classifier(student_dir, name="student")
     x, y = batch
     model = DistillationModel(teacher, student, temperature=3.0, alpha=1.0)
-    terms = model.compute_terms(x, y, model.teacher_outputs(x), training=False)
-    plain = student.compute_objective(x, y, training=False)[0]
+    terms = model.compute_objective(x, y, training=False)
+    plain = student.compute_objective(x, y, training=False)["loss"]
     assert abs(float(terms["loss"]) - float(plain)) < 1e-7
     assert float(terms["kd"][0]) > 0  # the soft term exists, it just has weight 0
 
@@ -45,7 +45,7 @@ def test_loss_combines_terms_by_their_weights(teacher_dir, student_dir, batch):
     student = tiny_classifier(student_dir, name="student")
     x, y = batch
     model = DistillationModel(teacher, student, temperature=2.0, alpha=0.3, hidden_weight=0.5, attention_weight=2.0)
-    t = model.compute_terms(x, y, model.teacher_outputs(x), training=False)
+    t = model.compute_objective(x, y, training=False)
     want = np.mean(0.3 * t["ce"] + 0.7 * t["kd"] + 0.5 * t["hidden_mse"] + 2.0 * t["attention_kl"])
     assert abs(float(t["loss"]) - want) < 1e-6
     assert model.layer_map == [(2, 1)] == default_layer_map(2, 1)
@@ -78,7 +78,7 @@ def test_intermediate_terms_with_tfbig_backbones_equal_hf_ones(teacher_dir, stud
         if values:  # the projections are random: give the second model the first's
             for p, w in zip(model.projections, values[0]["projections"]):
                 p.set_weights(w)
-        t = model.compute_terms(x, y, model.teacher_outputs(x), training=False)
+        t = model.compute_objective(x, y, training=False)
         values.append({k: t[k].numpy() for k in ("ce", "kd", "hidden_mse", "attention_kl", "loss")})
         values[-1]["projections"] = [p.get_weights() for p in model.projections]
     hf, ours = values
@@ -93,7 +93,7 @@ def test_several_teachers_weighted_soft_targets(teacher_dir, student_dir, batch)
     student = tiny_classifier(student_dir, name="student")
     x, _ = batch
     model = DistillationModel([t1, t2], student, temperature=2.0, teacher_weights=[3.0, 1.0])
-    got = np.exp(model.teacher_outputs(x)["log_probs"].numpy())
+    got = np.exp(model.teacher_outputs(x)["targets"].numpy())
     want = 0.75 * tf.nn.softmax(t1(x) / 2.0).numpy() + 0.25 * tf.nn.softmax(t2(x) / 2.0).numpy()
     np.testing.assert_allclose(got, want, atol=1e-6)
 
@@ -105,10 +105,10 @@ def test_small_teacher_distils_into_larger_student(teacher_dir, student_dir, bat
     teacher.head.set_weights([kernel * 300.0, bias])  # a confident teacher: soft targets far from uniform
     x, y = batch
     model = DistillationModel(teacher, student, temperature=2.0, alpha=0.0, hidden_weight=1.0)
-    kd_before = float(np.mean(model.compute_terms(x, y, model.teacher_outputs(x), training=False)["kd"]))
+    kd_before = float(np.mean(model.compute_objective(x, y, training=False)["kd"]))
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     model.fit(tf.data.Dataset.from_tensors((x, y)).repeat(20), epochs=1, verbose=0)
-    kd_after = float(np.mean(model.compute_terms(x, y, model.teacher_outputs(x), training=False)["kd"]))
+    kd_after = float(np.mean(model.compute_objective(x, y, training=False)["kd"]))
     assert kd_after < 0.5 * kd_before
 
 

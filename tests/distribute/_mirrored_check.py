@@ -30,7 +30,8 @@ class PlainMeanClassifier(TextClassifier):
         logits = self(x, training=training)
         per_example = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
         l2, l1 = self.penalty_terms()
-        return tf.reduce_mean(per_example) + l2 + l1, logits, per_example, l2, l1
+        return {"loss": tf.reduce_mean(per_example) + l2 + l1, "outputs": logits, "values": per_example,
+                "weights": tf.ones_like(per_example), "l2": l2, "l1": l1}
 
 
 def build(model_dir, cls=TextClassifier, l2=0.01):

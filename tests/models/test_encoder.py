@@ -149,7 +149,7 @@ def test_pre_ln_encoder_runs_and_round_trips():
 @pytest.mark.slow
 def test_parity_with_minilm_on_bbc_texts(minilm_dir):
     from tfbig.data.sources import bbc_news_dir
-    from tfbig.data.readers import read_folder
+    from tfbig.data.text_files import read_folder
     from tfbig.data.tokenizer import BertTextTokenizer
 
     examples = read_folder(bbc_news_dir(), fallback_encoding="cp1252")

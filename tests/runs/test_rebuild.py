@@ -11,7 +11,7 @@ from tfbig.config import load_config
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.distill.config import DistillConfig, DistillRunConfig, StudentConfig
 from tfbig.distill.student import student_of
-from tfbig.evaluate.report import classification_report
+from tfbig.reports.classification import classification_report
 from tfbig.runs import RunFolder
 from tfbig.testing import write_tiny_folder_dataset
 from tfbig.train.build import build_classifier
@@ -33,7 +33,7 @@ def runs(tmp_path_factory, tiny_bert_dir):
             f"model.model_dir={tiny_bert_dir}", f"output_dir={tmp}/runs", f"export_dir={tmp}/exports"]
     cfg = load_config(None, sets + ["name=teacher"])
     teacher = build_classifier(cfg, tiny_bert_dir, len(LABELS))
-    teacher.head.bias.assign([0.3, -0.2, 0.1])  # unlike a freshly built one
+    teacher.head.dense.bias.assign([0.3, -0.2, 0.1])  # unlike a freshly built one
     teacher_run = RunFolder(cfg.run_dir)
     teacher_run.write_config(cfg)
     teacher_run.write_labels(LABELS)

@@ -8,7 +8,7 @@ from sklearn.model_selection import train_test_split
 
 from tfbig._keras import keras, tf
 from tfbig.config import load_config
-from tfbig.data.readers import Examples
+from tfbig.data.text_files import Examples
 from tfbig.data.split import Splits
 from tfbig.jobs.train_job import train_run
 from tfbig.tasks.base import Task

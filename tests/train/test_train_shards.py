@@ -7,8 +7,8 @@ import pytest
 from tfbig.config import load_config
 from tfbig.data.pipeline import split_dataset
 from tfbig.data.shard_reader import ShardErrors
-from tfbig.data.shard_source import ShardSplit
-from tfbig.data.shards import write_shards
+from tfbig.data.shard_splits import ShardSplit
+from tfbig.data.shard_writer import write_shards
 from tfbig.errors import UserError
 from tfbig.jobs.train_job import train_run
 from tfbig.train.build import build_classifier

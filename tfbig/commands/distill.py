@@ -6,7 +6,9 @@ def register(sub) -> None:
     p = sub.add_parser("distill", help="distil a teacher run into a smaller student, evaluate it, export it")
     p.add_argument("--teacher", action="append", default=[], metavar="RUN_DIR",
                    help="run folder written by `tfbig train` (repeatable: several teachers)")
-    add_config_args(p)
+    from tfbig.distill.config import DistillRunConfig
+
+    add_config_args(p, DistillRunConfig)
     p.set_defaults(func=run)
 
 

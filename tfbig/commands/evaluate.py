@@ -12,7 +12,8 @@ def register(sub) -> None:
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label")
     p.add_argument("--out", help="output folder (default: RUN_DIR/evaluation, or ./evaluation for a SavedModel)")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="texts per batch (default: the run's data.batch_size; 64 for a SavedModel)")
     p.set_defaults(func=run)
 
 

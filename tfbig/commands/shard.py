@@ -22,7 +22,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from tfbig.data.shards import write_shards
+    from tfbig.data.shard_writer import write_shards
 
     summary = write_shards(args.input, args.out, args.num_shards, fmt=args.format, text_column=args.text_column,
                            label_column=args.label_column, on_error=args.on_error, val_fraction=args.val_fraction,

@@ -1,7 +1,12 @@
 """`tfbig train`: fine-tune a classifier from a config, evaluate on the test split, export."""
 
 
-def add_config_args(parser) -> None:
+def add_config_args(parser, config_cls=None) -> None:
+    """--config and --set; the epilog of --help lists every config key with its default."""
+    from tfbig.commands.help import config_epilog
+    from tfbig.config import RunConfig
+
+    parser.epilog = config_epilog(config_cls or RunConfig)
     parser.add_argument("--config", help="YAML config file")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set train.epochs=2 (repeatable)")

@@ -3,7 +3,7 @@ import logging
 import re
 import unicodedata
 
-from tfbig.data.readers import Examples
+from tfbig.data.text_files import Examples
 
 log = logging.getLogger(__name__)
 _SPACE = re.compile(r"\s+")

@@ -21,7 +21,7 @@ from tfbig._keras import tf
 from tfbig.data import bert_normalize
 from tfbig.data.tokenizer import features_from_ids, read_vocab, set_bert_settings
 from tfbig.errors import UserError
-from tfbig.models.folder import check_model_folder, tokenizer_settings
+from tfbig.model_folder import check_model_folder, tokenizer_settings
 
 WHITESPACE = bert_normalize.WHITESPACE
 ISOLATED = f"({bert_normalize.PUNCTUATION}|{bert_normalize.CJK})"  # each becomes a word of its own

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 
-from tfbig.data.readers import Examples
+from tfbig.data.text_files import Examples
 from tfbig.errors import UserError
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ import logging
 
 from tfbig.config import check_given_splits
 from tfbig.data.clean import clean
-from tfbig.data.readers import Examples
+from tfbig.data.text_files import Examples
 from tfbig.data.sources import read_path
 from tfbig.data.split import Splits, hold_out, label_vocabulary, limit_per_class
 from tfbig.errors import UserError

@@ -27,50 +27,28 @@ def tokenize_examples(ds, tokenizer: BertTextTokenizer, tokenize_batch: int = 25
     return ds.unbatch().map(lambda ids, n, y: (ids[:n], y))
 
 
-def _tokenize_pairs_padded(tokenizer, first, second, labels):
-    ids, segments = tokenizer.tokenize_pairs(first, second)
-    return (ids.to_tensor(tokenizer.pad_id), segments.to_tensor(0), tf.cast(ids.row_lengths(), tf.int32),
-            labels)
-
-
-def tokenize_pair_examples(ds, tokenizer: BertTextTokenizer, tokenize_batch: int = 256):
-    """(first, second, label) elements -> (((T,) ids, (T,) segment ids), label) elements."""
-    ds = ds.batch(tokenize_batch).map(lambda a, b, y: _tokenize_pairs_padded(tokenizer, a, b, y),
-                                      num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.unbatch().map(lambda ids, segments, n, y: ((ids[:n], segments[:n]), y))
-
-
 def batch_tokenized(ds, tokenizer: BertTextTokenizer, batch_size: int, bucketing: bool = True,
                     static_shapes: bool = False):
-    """(tokens, label) elements -> (features dict, (B,) labels) batches, padded as few as asked, prefetched.
-
-    tokens: (T,) ids, or a pair ((T,) ids, (T,) segment ids) for pairs of texts.
-    """
+    """((T,) ids, target) elements -> (features dict, (B, ...) targets) batches, padded as few as asked, prefetched."""
     pad, length = tokenizer.pad_id, tokenizer.max_length
-    pairs = isinstance(ds.element_spec[0], tuple)
     # Targets are never padded (every element has its own); the value only has to match their dtype.
-    target_pad = tf.constant(-1, ds.element_spec[1].dtype)
-    padding = ((pad, 0), target_pad) if pairs else (pad, target_pad)
-
-    def ids_of(tokens):
-        return tokens[0] if pairs else tokens
+    padding = (pad, tf.constant(-1, ds.element_spec[1].dtype))
 
     if static_shapes:
-        target_shape = ds.element_spec[1].shape
-        shapes = (([length], [length]), target_shape) if pairs else ([length], target_shape)
+        shapes = ([length], ds.element_spec[1].shape)
         ds = ds.padded_batch(batch_size, padded_shapes=shapes, padding_values=padding, drop_remainder=True)
     elif bucketing and bucket_boundaries(length):
         bounds = bucket_boundaries(length)
         ds = ds.bucket_by_sequence_length(
-            lambda tokens, y: tf.shape(ids_of(tokens))[0], bucket_boundaries=bounds,
+            lambda ids, y: tf.shape(ids)[0], bucket_boundaries=bounds,
             bucket_batch_sizes=[batch_size] * (len(bounds) + 1), padding_values=padding,
             pad_to_bucket_boundary=False,
         )
     else:
         ds = ds.padded_batch(batch_size, padding_values=padding)
 
-    def features(tokens, y):
-        return features_from_ids(ids_of(tokens), pad, tokens[1] if pairs else None), y
+    def features(ids, y):
+        return features_from_ids(ids, pad), y
 
     return ds.map(features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -86,33 +64,26 @@ def _target_tensor(targets, n: int):
 
 
 def make_dataset(texts, label_ids, tokenizer: BertTextTokenizer, batch_size: int, shuffle: bool = False,
-                 seed: int = 0, bucketing: bool = True, static_shapes: bool = False, tokenize_batch: int = 256,
-                 second_texts=None):
+                 seed: int = 0, bucketing: bool = True, static_shapes: bool = False, tokenize_batch: int = 256):
     """Returns a dataset of (features dict, targets) batches.
 
     texts: list of str. label_ids: the targets — a list/array of class ids or floats, None for unlabelled
         data, or a tuple of arrays (e.g. labels and cached teacher outputs) whose rows follow their text.
     bucketing: bool. Group texts of similar length so a batch pads to its own longest, not max_length.
     static_shapes: bool. Every batch is (batch_size, max_length) and the remainder is dropped (TPUs).
-    second_texts: list of str or None. The second text of each pair: `[CLS] a [SEP] b [SEP]`, segments 0/1.
     """
     if isinstance(label_ids, tuple):
         # The pipeline carries each example's index and looks its rows up after batching, so shuffling and
         # bucketing keep every example with its own targets.
         tables = tuple(_target_tensor(t, len(texts)) for t in label_ids)
         ds = make_dataset(texts, list(range(len(texts))), tokenizer, batch_size, shuffle, seed, bucketing,
-                          static_shapes, tokenize_batch, second_texts)
+                          static_shapes, tokenize_batch)
         return ds.map(lambda x, i: (x, tuple(tf.gather(t, i) for t in tables)),
                       num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
     n = len(texts)
     labels = _target_tensor(label_ids, n)
     texts = tf.constant(list(texts), tf.string)
-    if second_texts is None:
-        ds = tf.data.Dataset.from_tensor_slices((texts, labels))
-        ds = tokenize_examples(ds, tokenizer, tokenize_batch)
-    else:
-        ds = tf.data.Dataset.from_tensor_slices((texts, tf.constant(list(second_texts), tf.string), labels))
-        ds = tokenize_pair_examples(ds, tokenizer, tokenize_batch)
+    ds = tokenize_examples(tf.data.Dataset.from_tensor_slices((texts, labels)), tokenizer, tokenize_batch)
     ds = ds.cache()  # tokenized once, for every epoch
     if shuffle:
         ds = ds.shuffle(max(n, 1), seed=seed, reshuffle_each_iteration=True)
@@ -129,7 +100,7 @@ def split_dataset(split, task, tokenizer: BertTextTokenizer, batch_size: int, sh
     id is its index). extra_targets: arrays or None. Rows added to each example's targets (cached teacher
     outputs): batches then carry (labels, *extra_targets); in-memory splits only.
     """
-    from tfbig.data.shard_source import ShardSplit
+    from tfbig.data.shard_splits import ShardSplit
 
     labels = list(task.labels) if hasattr(task, "encode") else list(task)
     if not isinstance(split, ShardSplit):

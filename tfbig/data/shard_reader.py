@@ -10,7 +10,7 @@ import os
 import sys
 
 from tfbig._keras import tf
-from tfbig.data.records import parse_record
+from tfbig.data.shard_format import parse_record
 
 log = logging.getLogger(__name__)
 _FRAME = 16  # bytes around each TFRecord payload: length (8) + its CRC (4) + the payload's CRC (4)

@@ -2,7 +2,7 @@
 import os
 
 from tfbig.config import check_choice
-from tfbig.data.readers import Examples, read_csv, read_folder, read_jsonl
+from tfbig.data.text_files import Examples, read_csv, read_folder, read_jsonl
 from tfbig.errors import UserError
 from tfbig.names import FORMATS
 
@@ -17,7 +17,7 @@ def bbc_news_dir() -> str:
 
 
 def detect_format(path: str) -> str:
-    from tfbig.data.records import is_shard_dir
+    from tfbig.data.shard_format import is_shard_dir
 
     if is_shard_dir(path):
         return "tfrecord"
@@ -56,7 +56,7 @@ def read_path(path: str, data_cfg) -> Examples:
     if fmt == "jsonl":
         return read_jsonl(path, data_cfg.text_column, data_cfg.label_column, on_error=on_error)
     if fmt == "tfrecord":
-        from tfbig.data.shard_source import read_shard_examples
+        from tfbig.data.shard_splits import read_shard_examples
 
         return read_shard_examples(path, on_error=on_error)
     check_choice(fmt, FORMATS, "data.format")  # every valid format returned above: this raises

@@ -2,7 +2,7 @@
 
 The job does what the local pipeline does — normalize_text, drop empty texts, keep one example per
 distinct text, a seeded split stratified by class — where one machine cannot, and writes the record
-format of tfbig.data.records under `<out>/{train,val,test}/part-NNNNN-of-MMMMM.tfrecord` plus
+format of tfbig.data.shard_format under `<out>/{train,val,test}/part-NNNNN-of-MMMMM.tfrecord` plus
 `<out>/labels.txt`. The driver never holds the data: it receives one small summary per shard.
 
     from tfbig.data.spark import shard_dataframe
@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass, field
 
 from tfbig.data.clean import normalize_text
 from tfbig.data.hash_split import SPLITS, check_fractions, spark_split_column, spark_split_hash_column
-from tfbig.data.records import encode_example, shard_name
-from tfbig.data.tfrecord_writer import TFRecordFileWriter, is_local, local_path, makedirs
+from tfbig.data.shard_format import encode_example, shard_name
+from tfbig.data.tfrecord_io import TFRecordFileWriter, is_local, local_path, makedirs
 from tfbig.errors import UserError
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sklearn.model_selection import train_test_split
 
-from tfbig.data.readers import Examples
+from tfbig.data.text_files import Examples
 from tfbig.errors import UserError
 
 

@@ -11,7 +11,7 @@ import tensorflow_text as tf_text
 from tfbig._keras import tf
 from tfbig.data import bert_normalize
 from tfbig.errors import UserError
-from tfbig.models.folder import check_model_folder, tokenizer_settings
+from tfbig.model_folder import check_model_folder, tokenizer_settings
 
 
 def read_vocab(path: str) -> list:

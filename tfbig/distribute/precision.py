@@ -53,7 +53,7 @@ def resolve_precision(precision: str, backbone: str, kind: str) -> str:
         capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
         capabilities.append(tuple(capability) if capability else (0, 0))
     chosen = pick_precision(backbone, kind, capabilities, cpu_has_bf16())
-    log.info("train.precision auto -> %s", chosen)
+    log.debug("train.precision auto -> %s", chosen)
     return chosen
 
 
@@ -65,7 +65,7 @@ def set_precision(precision: str) -> None:
     """
     check_precision(precision)
     keras.mixed_precision.set_global_policy(precision)
-    log.info("precision policy: %s", precision)
+    log.debug("precision policy: %s", precision)
 
 
 def wrap_optimizer(optimizer, precision: str):

@@ -174,6 +174,7 @@ def make_strategy(cfg) -> tuple:
     if batch % replicas:
         log.warning("data.batch_size %d is not divisible by %d replicas: replicas get unequal shares",
                     batch, replicas)
-    log.info("strategy %s (%s): %d replica(s), global batch %d, %g per replica", kind,
-             type(strategy).__name__, replicas, batch, batch / replicas)
+    log.info("strategy %s: %d replica(s), global batch %d (%g per replica); precision %s%s", kind, replicas, batch,
+             batch / replicas, plan.precision, " (auto)" if cfg.train.precision == "auto" else "")
+    log.debug("strategy class %s", type(strategy).__name__)
     return strategy, plan

@@ -36,7 +36,7 @@ def read_run(run_dir: str) -> tuple:
 def export_run(run_dir: str, out: str, version: int | None = None, tokenizer: str = "fast") -> str:
     """Rebuilds the run's model (trained or distilled), loads final.weights and writes `out/<version>/`."""
     from tfbig.export.saved_model import export_saved_model, next_version
-    from tfbig.models.folder import default_model_dir
+    from tfbig.model_folder import default_model_dir
     from tfbig.runs.folder import RunFolder
     from tfbig.tasks.registry import get_task
 

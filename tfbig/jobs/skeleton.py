@@ -15,6 +15,7 @@ from tfbig.distribute.precision import set_precision, wrap_optimizer
 from tfbig.models.lora import save_run_adapters
 from tfbig.plan.from_config import log_plan
 from tfbig.runs.folder import RunFolder
+from tfbig.tasks.registry import get_task
 from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.epoch_data import EpochData
 from tfbig.train.evaluation import evaluate_split
@@ -60,6 +61,7 @@ def run_job(cfg, job: Job, extra_callbacks: list | None = None) -> dict:
     extra_callbacks: Keras callbacks added to fit's (benchmarks use one to time accuracy per epoch).
     Returns the report (also in <run>/report.json).
     """
+    get_task(getattr(cfg, "task", "classification"))  # an unknown task name: refused before anything is read
     strategy, plan = make_strategy(cfg)  # first: multi-worker setup and logical devices must precede any TF op
     cfg = plan.apply(cfg)  # a copy with the hardware's decisions (precision, static shapes, ...): config.yaml records them
     keras.utils.set_random_seed(cfg.seed)
@@ -90,6 +92,8 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
         optimizer = wrap_optimizer(build_optimizer(t, steps_per_epoch * t.epochs), t.precision)
         model.compile(optimizer=optimizer, steps_per_execution=t.steps_per_execution)
 
+    log.info("training: %d epoch(s) of %d step(s), batch %d", t.epochs, steps_per_epoch,
+             d.batch_size * t.accumulation_steps)
     start = time.time()
     # A cluster restores through Keras' BackupAndRestore, which every worker reads; a single process uses
     # tfbig's own resume (exact data position and RNG). Both at once would fight over fit's state.
@@ -99,6 +103,8 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
         fit = fit_resumable(cfg, model, train, val_ds, task, cfg.run_dir, transform=shard_per_worker,
                             extra_callbacks=backups + list(extra_callbacks or []), own_resume=not backups)
         train_seconds = time.time() - start
+        log.info("evaluating on the test split (%d examples), %.0f s after training began", len(splits.test),
+                 train_seconds)
         report = evaluate_split(served, splits.test, task, tok, d.batch_size)
     epochs_run = len(fit.history.epoch) if fit.history else 0  # in this process: a resumed run counts the rest
     report.update({"task": task.name, "job": job.kind, "train_seconds": round(train_seconds, 1),

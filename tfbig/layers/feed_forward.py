@@ -3,6 +3,9 @@ from tfbig._keras import keras, tf
 from tfbig.layers.initializers import BERT_INITIALIZER, fresh_initializer, serialize_initializer
 from tfbig.layers.lora import LoraDense
 
+HIDDEN_ACTS = {"gelu": "gelu", "gelu_new": "gelu_approximate", "gelu_pytorch_tanh": "gelu_approximate",
+               "relu": "relu"}  # Hugging Face `hidden_act` -> FeedForward activation
+
 ACTIVATIONS = {
     "gelu": lambda x: tf.nn.gelu(x, approximate=False),  # exact, erf-based, as BERT
     "gelu_approximate": lambda x: tf.nn.gelu(x, approximate=True),  # the tanh approximation

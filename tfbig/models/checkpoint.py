@@ -12,7 +12,8 @@ import numpy as np
 
 from tfbig._keras import keras
 from tfbig.errors import UserError
-from tfbig.models.folder import read_model_config
+from tfbig.layers.feed_forward import HIDDEN_ACTS
+from tfbig.model_folder import read_model_config
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,6 @@ IGNORED = ("embeddings.position_ids",)  # a buffer, not a weight
 
 def encoder_kwargs(model_dir: str) -> dict:
     """BertEncoder arguments from the folder's config.json (same names)."""
-    from tfbig.models.encoder import HIDDEN_ACTS
-
     config = read_model_config(model_dir)
     where = os.path.join(model_dir, "config.json")
     if config.get("model_type", "bert") != "bert":

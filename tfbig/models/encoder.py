@@ -2,11 +2,10 @@
 from tfbig._keras import keras, tf
 from tfbig.layers import BertEmbeddings, Pooler, TransformerEncoderBlock, bert_initializer
 from tfbig.layers.attention import additive_mask
+from tfbig.layers.feed_forward import HIDDEN_ACTS
 from tfbig.layers.initializers import serialize_initializer
 from tfbig.layers.recompute import recomputed_call
 
-HIDDEN_ACTS = {"gelu": "gelu", "gelu_new": "gelu_approximate", "gelu_pytorch_tanh": "gelu_approximate",
-               "relu": "relu"}  # Hugging Face `hidden_act` -> tfbig FeedForward activation
 
 
 @keras.utils.register_keras_serializable("tfbig")

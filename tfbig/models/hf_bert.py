@@ -9,9 +9,13 @@ import os
 
 from tfbig._keras import keras, tf
 from tfbig.errors import UserError
-from tfbig.models.folder import check_model_folder
+from tfbig.logs import debug_logging
+from tfbig.model_folder import check_model_folder
 
 log = logging.getLogger(__name__)
+if not debug_logging():
+    # Read when transformers is first imported: its TF-deprecation banner (warning level) is noise here.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def load_hf_bert(model_dir: str, dropout: float | None = None, name: str = "bert"):

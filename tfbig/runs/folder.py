@@ -18,6 +18,7 @@ from tfbig.errors import UserError
 from tfbig.io_utils import atomic_write_json, atomic_write_text
 from tfbig.labels import FILE as LABELS_FILE, labels_text, read_labels
 from tfbig.runs.lock import folder_lock
+from tfbig.runs.rebuild import rebuild_model, run_model_dir
 
 CONFIG_FILE = "config.yaml"
 WEIGHTS = "final.weights"  # a TF checkpoint prefix: final.weights.index + final.weights.data-*
@@ -116,7 +117,7 @@ class RunFolder:
         cls = RunConfig
         if isinstance(raw, dict) and any(section in raw for section in DISTILL_SECTIONS):
             from tfbig.distill.config import DistillRunConfig as cls
-        return load_config(self.config_path, cls=cls)
+        return load_config(self.config_path, cls=cls, check_model=False)  # checked when the run started
 
     def write_labels(self, labels) -> None:
         if not labels:
@@ -145,11 +146,11 @@ class RunFolder:
 
     def load_model(self):
         """The run's model, rebuilt from its config (tfbig.runs.rebuild) with final.weights loaded."""
-        from tfbig.runs.rebuild import rebuild_model, run_model_dir
 
         self.require_finished()
         cfg = self.read_config()
-        model = rebuild_model(cfg, run_model_dir(cfg), self.read_labels())
+        model = rebuild_model(cfg, run_model_dir(cfg), self.read_labels(),
+                              load_teacher=lambda path: type(self)(path).load_model())
         model.load_weights(self.weights_path).expect_partial()  # the optimizer's slots are not needed
         return model
 

@@ -15,17 +15,19 @@ def is_distilled(cfg) -> bool:
 
 def run_model_dir(cfg) -> str:
     """The model folder (tokenizer, and the backbone's pretrained weights) a run was trained from."""
-    from tfbig.models.folder import default_model_dir
+    from tfbig.model_folder import default_model_dir
 
     return cfg.model.model_dir or default_model_dir()
 
 
-def rebuild_model(cfg, model_dir: str, labels: list):
+def rebuild_model(cfg, model_dir: str, labels: list, load_teacher=None):
     """The built (called once) model of a run, with fresh weights; its final.weights are loaded by the caller.
 
     cfg: RunConfig or DistillRunConfig. A distilled student is shaped from its first teacher's run folder,
         which is rebuilt (with its weights: the student copies the teacher's layers) the same way.
     labels: list of str. The run's target vocabulary (class names), as its labels.txt holds it.
+    load_teacher: callable(run_dir) -> model. How a distilled run's teacher folder is read back
+        (RunFolder.load_model passes its own kind).
     """
     from tfbig.tasks.registry import get_task
 
@@ -35,12 +37,11 @@ def rebuild_model(cfg, model_dir: str, labels: list):
 
         return build_task_model(cfg, model_dir, task, name="classifier")
     from tfbig.distill.student import student_of
-    from tfbig.runs.folder import RunFolder
 
     if not cfg.distill.teachers:
         raise UserError("the distillation run's config names no teacher (distill.teachers)")
     try:
-        teacher = RunFolder(cfg.distill.teachers[0]).load_model()
+        teacher = load_teacher(cfg.distill.teachers[0])
     except UserError as e:  # say why a teacher is read at all
         raise UserError(f"a distilled student is rebuilt from its teacher (distill.teachers[0]): {e}") from None
     return student_of(cfg, teacher, task)

@@ -14,12 +14,8 @@ def register_task(cls):
     return cls
 
 
-def registered_names() -> list:
-    """Names registered so far, without loading the built-in tasks (TensorFlow-free, for config checks)."""
-    return sorted(_TASKS)
-
-
 def task_names() -> list:
+    """Every task name `task:` accepts: the built-in ones and those registered so far."""
     _load_builtin()
     return sorted(_TASKS)
 
@@ -41,5 +37,12 @@ def as_task(task_or_labels):
     return get_task("classification", list(task_or_labels))
 
 
+# The built-in tasks, imported the first time a task is looked up (each registers itself on import).
+BUILTIN_MODULES = ("tfbig.tasks.classification",)
+
+
 def _load_builtin() -> None:
-    from tfbig.tasks import classification  # noqa: F401  (registers itself)
+    import importlib
+
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)

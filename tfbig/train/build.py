@@ -1,6 +1,5 @@
 """Builds a run's TaskModel from its config: the backbone of the model folder with the task's head."""
 from tfbig._keras import tf
-from tfbig.models.backbone import build_backbone
 from tfbig.train.task_model import TaskModel
 
 
@@ -24,11 +23,10 @@ def apply_memory_options(backbone, cfg) -> None:
 def build_task_model(cfg, model_dir: str, task, name: str = "task_model") -> TaskModel:
     """A built TaskModel (variables created by one dummy batch) with the pretrained backbone of `model_dir`."""
     m, t = cfg.model, cfg.train
-    backbone = build_backbone(m.backbone, model_dir, m.backbone_dropout)
-    apply_memory_options(backbone, cfg)
-    model = TaskModel(backbone, task, dropout=m.dropout, l2=t.l2, l1=t.l1, penalty_exclude=t.penalty_exclude,
-                      accumulation_steps=t.accumulation_steps, name=name)
-    model(dummy_features(min(8, cfg.data.max_length)))
+    model = TaskModel.from_pretrained(model_dir, task, backbone=m.backbone, backbone_dropout=m.backbone_dropout,
+                                      dropout=m.dropout, l2=t.l2, l1=t.l1, penalty_exclude=t.penalty_exclude,
+                                      accumulation_steps=t.accumulation_steps, name=name)
+    apply_memory_options(model.backbone, cfg)  # on the built model: adapters and recompute change no shapes
     return model
 
 

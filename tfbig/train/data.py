@@ -3,14 +3,14 @@ import logging
 from dataclasses import dataclass
 
 from tfbig.data.clean import clean
-from tfbig.data.readers import Examples
-from tfbig.data.shard_source import presplit_shards
+from tfbig.data.text_files import Examples
+from tfbig.data.shard_splits import presplit_shards
 from tfbig.data.sources import load_examples
 from tfbig.data.given_splits import read_given_splits
 from tfbig.data.split import Splits, limit_per_class
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.errors import UserError
-from tfbig.models.folder import check_model_folder, default_model_dir
+from tfbig.model_folder import check_model_folder, default_model_dir
 from tfbig.tasks.registry import get_task
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def model_folder(cfg) -> str:
 def load_run_data(cfg) -> RunData:
     """Reads, cleans and splits the data `cfg.data` names, as `cfg.task` shapes it."""
     model_dir = model_folder(cfg)
+    log.info("reading %s", cfg.data.train or cfg.data.source)
     tokenizer = BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length)
     task = get_task(getattr(cfg, "task", "classification"))
     if cfg.data.train:  # given train (validation, test) files; the vocabulary comes from train

@@ -23,7 +23,7 @@ class EpochData:
 
     def __init__(self, texts, label_ids, tokenizer, batch_size: int, seed: int = 0, bucketing: bool = True,
                  static_shapes: bool = False):
-        from tfbig.data.readers import Examples
+        from tfbig.data.text_files import Examples
 
         labels = list(range(max(label_ids, default=0) + 1))  # ids map to themselves
         split = Examples(texts=list(texts), labels=list(label_ids))

@@ -19,9 +19,13 @@ def predict_outputs(model, texts, tokenizer, batch_size: int) -> np.ndarray:
 
 def split_outputs(model, split, task, tokenizer, batch_size: int):
     """(encoded targets, outputs) of a split: in-memory Examples or a ShardSplit read from its files."""
+    from tfbig.progress import progress
+
     predicted, true = [], []
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    for x, y in split_dataset(split, task, tokenizer, batch_size, bucketing=False):
+    batches = split_dataset(split, task, tokenizer, batch_size, bucketing=False)
+    total = -(-len(split) // batch_size) if hasattr(split, "__len__") else None
+    for x, y in progress(batches, desc="evaluating", total=total, unit="batch"):
         predicted.append(forward(x).numpy())
         true.append(y.numpy())
     if not true:

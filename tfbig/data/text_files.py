@@ -61,8 +61,8 @@ def read_folder(root: str, fallback_encoding: str | None = None, on_error: str =
 
 def read_csv(path: str, text_column: str = "text", label_column: str = "label", delimiter: str | None = None,
              on_error: str = "raise") -> Examples:
-    """Reads a CSV (or TSV, by extension or `delimiter`) with a header row (tfbig.data.streams, collected)."""
-    from tfbig.data.streams import Skipped, iter_csv
+    """Reads a CSV (or TSV, by extension or `delimiter`) with a header row (tfbig.data.text_streams, collected)."""
+    from tfbig.data.text_streams import Skipped, iter_csv
 
     _check_file(path)
     if delimiter is None:
@@ -72,8 +72,8 @@ def read_csv(path: str, text_column: str = "text", label_column: str = "label", 
 
 
 def read_jsonl(path: str, text_column: str = "text", label_column: str = "label", on_error: str = "raise") -> Examples:
-    """Reads JSON Lines: one object per line with a text and a label field (tfbig.data.streams, collected)."""
-    from tfbig.data.streams import Skipped, iter_jsonl
+    """Reads JSON Lines: one object per line with a text and a label field (tfbig.data.text_streams, collected)."""
+    from tfbig.data.text_streams import Skipped, iter_jsonl
 
     _check_file(path)
     skipped = Skipped()

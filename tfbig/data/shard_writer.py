@@ -1,6 +1,6 @@
 """Writes labelled text into TFRecord shards in constant memory: `tfbig shard INPUT --out DIR --num-shards N`.
 
-Examples are streamed from the input (tfbig.data.streams), cleaned as tfbig.data.clean does (NFC, spaces;
+Examples are streamed from the input (tfbig.data.text_streams), cleaned as tfbig.data.clean does (NFC, spaces;
 empty texts dropped; duplicates are not removed, which would need memory in proportion to the data), and
 dealt round-robin to N files, so shards are of equal size and each holds every class. With val/test
 fractions, each example goes to DIR/train, DIR/val or DIR/test by a seeded hash of its text: the same text
@@ -12,8 +12,8 @@ import logging
 from tfbig._keras import tf
 from tfbig.data.clean import normalize_text
 from tfbig.data.hash_split import HASH_BITS, split_hash
-from tfbig.data.records import LABELS_FILE, SPLITS, encode_example, shard_name
-from tfbig.data.streams import Skipped, iter_examples
+from tfbig.data.shard_format import LABELS_FILE, SPLITS, encode_example, shard_name
+from tfbig.data.text_streams import Skipped, iter_examples
 from tfbig.errors import UserError
 
 log = logging.getLogger(__name__)

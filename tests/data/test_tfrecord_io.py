@@ -2,9 +2,9 @@
 import pytest
 
 from tfbig._keras import tf
-from tfbig.data import tfrecord_writer
-from tfbig.data.records import encode_example, read_records, shard_name
-from tfbig.data.tfrecord_writer import TFRecordFileWriter, crc32c_python, frame
+from tfbig.data import tfrecord_io as tfrecord_writer
+from tfbig.data.shard_format import encode_example, read_records, shard_name
+from tfbig.data.tfrecord_io import TFRecordFileWriter, crc32c_python, frame
 
 PAIRS = [("Hello world", "tech"), ("", "x"), ("Ünïcödé £ 1,000 — ok", "business"), ("a" * 300, "sports")]
 

@@ -2,7 +2,7 @@
 import pytest
 
 from tfbig._keras import tf
-from tfbig.data.records import (decode_example, encode_example, is_shard_dir, list_shards, parse_record,
+from tfbig.data.shard_format import (decode_example, encode_example, is_shard_dir, list_shards, parse_record,
                                 read_labels, shard_name, split_folders)
 from tfbig.errors import UserError
 

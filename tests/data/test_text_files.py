@@ -3,7 +3,7 @@ import json
 import pytest
 
 from tfbig.config import DataConfig
-from tfbig.data.readers import read_csv, read_folder, read_jsonl
+from tfbig.data.text_files import read_csv, read_folder, read_jsonl
 from tfbig.data.sources import load_examples
 from tfbig.errors import UserError
 

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from tfbig.cli import main
-from tfbig.data.records import decode_example, list_shards, read_labels
-from tfbig.data.shards import split_of, write_shards
+from tfbig.data.shard_format import decode_example, list_shards, read_labels
+from tfbig.data.shard_writer import split_of, write_shards
 from tfbig.errors import UserError
 from tfbig._keras import tf
 

@@ -2,8 +2,8 @@
 import logging
 from dataclasses import dataclass, field
 
-from tfbig.data.readers import Examples
-from tfbig.data.records import is_shard_dir, list_shards, read_labels, split_folders
+from tfbig.data.text_files import Examples
+from tfbig.data.shard_format import is_shard_dir, list_shards, read_labels, split_folders
 from tfbig.data.split import Splits
 
 log = logging.getLogger(__name__)
