@@ -4,7 +4,7 @@ import logging
 import os
 
 from tfbig.errors import UserError
-from tfbig.plan.memory import MemoryPlan, format_plan, plan_memory
+from tfbig.plan.memory import MemoryPlan, format_plan, plan_memory, summary_line
 
 log = logging.getLogger(__name__)
 
@@ -82,4 +82,5 @@ def log_plan(cfg) -> None:
     except (UserError, OSError, KeyError) as e:
         log.warning("no memory plan: %s", e)
         return
-    log.info("memory plan (tfbig plan):\n%s", format_plan(plan))
+    log.info("memory plan: %s", summary_line(plan))
+    log.debug("memory plan (tfbig plan):\n%s", format_plan(plan))

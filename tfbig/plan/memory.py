@@ -184,6 +184,13 @@ def verdict(plan: MemoryPlan) -> str:
                    f"train.accumulation_steps={plan.accumulation_steps} keeps the effective batch)")
 
 
+def summary_line(plan: MemoryPlan) -> str:
+    """The plan in one line (a run's log: one line per stage)."""
+    return (f"{plan.params:,} parameters ({100 * plan.trainable_params / plan.params:.2f}% trained), "
+            f"{plan.precision}, LoRA rank {plan.lora_rank or 'off'}, recompute {plan.recompute}, "
+            f"{plan.activation_bytes_per_example / 1024 ** 2:.1f} MiB of activations per example; " + verdict(plan))
+
+
 def format_plan(plan: MemoryPlan) -> str:
     """The plan as the CLI prints it and a run logs it."""
     rows = [
