@@ -44,7 +44,7 @@ def run_geometry(cfg, preset: str = "", model_config: str = "") -> dict:
             except json.JSONDecodeError as e:
                 raise UserError(f"{model_config}: not valid JSON (line {e.lineno}): {e.msg}") from None
     else:
-        from tfbig.models.folder import default_model_dir, read_model_config
+        from tfbig.model_folder import default_model_dir, read_model_config
 
         geometry = read_model_config(cfg.model.model_dir or default_model_dir())
     missing = [k for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
