@@ -4,23 +4,9 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
-from test_distill_command import MARKET, SPORT, _teacher_run
+from test_distill_skeleton import DRIVER, ROOT, teacher  # noqa: F401  (the module-scoped teacher run fixture)
 
-from tfbig._keras import keras, tf
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DRIVER = ("import sys, tensorflow as tf; tf.config.experimental.enable_op_determinism(); "
-          "from tfbig.cli import main; sys.exit(main(sys.argv[1:]))")
-
-
-@pytest.fixture(scope="module")
-def teacher(tmp_path_factory, tiny_bert_dir):
-    tmp = tmp_path_factory.mktemp("lora_distill")
-    data = tmp / "data.csv"
-    data.write_text("\n".join(["text,label"] + [f"{t},sport" for t in SPORT] + [f"{t},market" for t in MARKET]) + "\n")
-    keras.utils.set_random_seed(0)
-    return {"tmp": str(tmp), "run": _teacher_run(str(tmp / "teacher"), str(data), tiny_bert_dir)}
+from tfbig._keras import tf
 
 
 def _distill(teacher, name, *extra):
