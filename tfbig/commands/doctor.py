@@ -8,7 +8,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import time
 
 VERSIONS = ("tfbig", "tensorflow", "tf-keras", "tensorflow-text", "transformers", "numpy", "pyspark")
 CPU_FLAGS = (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_bf16", "AVX-512 BF16"), ("amx_bf16", "AMX BF16"))
@@ -63,34 +62,15 @@ def accelerators() -> dict:
 def auto_choices(acc: dict) -> dict:
     """What `runtime.strategy: auto` and `train.precision: auto` (per backbone) choose here."""
     from tfbig.distribute.cluster import num_workers
-    from tfbig.distribute.precision import cpu_has_bf16, pick_precision
+    from tfbig.distribute.precision import BF16_MIN_SPEEDUP, bf16_matmul_speedup, cpu_has_bf16, pick_precision
     from tfbig.distribute.strategy import auto_kind
 
     kind = auto_kind(len(acc["gpus"]), num_workers(), acc["tpu"])
     capabilities = [g["capability"] for g in acc["gpus"]]
+    # As resolve_precision decides: the CPU flag, then a measured bf16 matmul faster than float32's.
+    cpu_bf16 = cpu_has_bf16() and not capabilities and bf16_matmul_speedup() >= BF16_MIN_SPEEDUP
     return {"strategy": kind, "workers": num_workers(),
-            "precision": {b: pick_precision(b, kind, capabilities, cpu_has_bf16()) for b in ("tfbig", "hf")}}
-
-
-def matmul_peak(dtype: str, seconds: float = 1.0, n: int = 2048) -> float:
-    """The best GFLOP/s of an n×n by n×n matmul (2n³ flops) on the default device over about `seconds`.
-
-    Only a scalar of the product comes back to Python: copying the whole bfloat16 matrix out would be timed too.
-    """
-    from tfbig._keras import tf
-
-    a = tf.cast(tf.random.stateless_normal([n, n], seed=[0, 0]), dtype)
-    b = tf.cast(tf.random.stateless_normal([n, n], seed=[1, 1]), dtype)
-    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)[0]))
-    product().numpy()  # trace and warm up
-    best, end = 0.0, time.perf_counter() + seconds
-    while True:
-        start = time.perf_counter()
-        product().numpy()
-        now = time.perf_counter()
-        best = max(best, 2 * n ** 3 / (now - start) / 1e9)
-        if now >= end:
-            return best
+            "precision": {b: pick_precision(b, kind, capabilities, cpu_bf16) for b in ("tfbig", "hf")}}
 
 
 def java_version() -> str:
@@ -136,8 +116,10 @@ def collect(seconds: float = 1.0) -> dict:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0  # before our own matmuls add to it
     acc = accelerators()
     choices = auto_choices(acc)
+    from tfbig.distribute.precision import cpu_has_bf16, matmul_peak
+
     peaks = {"float32": matmul_peak("float32", seconds)}
-    if "mixed_bfloat16" in choices["precision"].values() or acc["gpus"]:
+    if cpu_has_bf16() or acc["gpus"]:
         peaks["bfloat16"] = matmul_peak("bfloat16", seconds)
     return {"python": platform.python_version(), "versions": {d: version_of(d) for d in VERSIONS},
             "cpu": cpu_facts(), "accelerators": acc, "auto": choices, "matmul_gflops": peaks,
