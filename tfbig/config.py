@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import yaml
 
 from tfbig.errors import UserError
-from tfbig.names import (BACKBONES, DECAYS, FORMATS, LORA_TARGETS, MONITORS, ON_ERRORS, OPTIMIZERS,
-                         PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
+from tfbig.names import (BACKBONES, DECAYS, EXPORT_PRECISIONS, FORMATS, LORA_TARGETS, MONITORS, ON_ERRORS,
+                         OPTIMIZERS, PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
 
 # A model folder's config.json without max_position_embeddings gets BERT's (and BertEncoder's) default.
 DEFAULT_MAX_POSITIONS = 512
@@ -105,6 +105,9 @@ class RunConfig:
     name: str = "run"
     output_dir: str = "runs"  # the run folder is output_dir/name
     export_dir: str = "saved_models"  # SavedModels go to export_dir/name/<version>
+    # What the export computes in: same (as trained), auto (bfloat16 where this hardware runs it faster), float32
+    # or bfloat16. Weights are stored in float32; softmax, LayerNorm and the outputs stay float32.
+    export_precision: str = "same"
     seed: int = 0
     task: str = "classification"  # the problem's shape (tfbig.tasks): classification, ...
     data: DataConfig = field(default_factory=DataConfig)
@@ -244,6 +247,7 @@ def validate(cfg) -> None:
     check_choice(t.optimizer, OPTIMIZERS, "train.optimizer")
     check_choice(t.decay, DECAYS, "train.decay")
     check_choice(t.precision, PRECISION_CHOICES, "train.precision")
+    check_choice(cfg.export_precision, EXPORT_PRECISIONS, "export_precision")
     # cfg.task is checked by the run skeleton against tfbig.tasks' registry (tasks may register at run time).
     if cfg.task == "classification":  # another task logs its own metrics (BestCheckpoint warns on a miss)
         check_choice(t.monitor, getattr(cfg, "monitors", MONITORS), "train.monitor")

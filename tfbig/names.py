@@ -10,6 +10,8 @@ DECAYS = ("linear", "constant")  # train.decay, after warmup
 OPTIMIZERS = ("adam", "adamw", "adagrad", "sgd")  # train.optimizer
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # a Keras mixed-precision policy
 PRECISION_CHOICES = ("auto",) + PRECISIONS  # train.precision: auto is resolved by the hardware layer
+# export_precision: same (the policy the run trained in), auto (the fastest for this hardware), or a compute type
+EXPORT_PRECISIONS = ("same", "auto", "float32", "bfloat16")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")  # runtime.strategy
 FORMATS = ("auto", "folder", "csv", "tsv", "jsonl", "tfrecord")  # data.format
 ON_ERRORS = ("raise", "skip")  # data.on_error

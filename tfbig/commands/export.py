@@ -9,6 +9,8 @@ def register(sub) -> None:
     p.add_argument("--tokenizer", choices=("fast", "core"), default="fast",
                    help="fast: tensorflow-text ops (needs `import tensorflow_text` / a TF Serving build "
                         "with them); core: core TensorFlow ops only, runs on stock TF Serving")
+    p.add_argument("--precision", default="same", help="what the export computes in: same (as the run trained), "
+                   "auto (bfloat16 where this hardware runs it faster), float32 or bfloat16")
     p.add_argument("--list-ops", action="store_true", help="print the ops of the exported graph")
     p.set_defaults(func=run)
 
@@ -17,14 +19,15 @@ def run(args) -> int:
     import os
 
     from tfbig.export.from_run import export_run, read_run
+    from tfbig.export.loader import export_precision_of
     from tfbig.export.ops import list_ops, non_core_ops
 
     out = args.out
     if not out:
         cfg = read_run(args.run_dir)[0]
         out = os.path.join(cfg.export_dir, cfg.name)
-    path = export_run(args.run_dir, out, args.version, args.tokenizer)
-    print(f"exported: {path} (tokenizer {args.tokenizer})")
+    path = export_run(args.run_dir, out, args.version, args.tokenizer, args.precision)
+    print(f"exported: {path} (tokenizer {args.tokenizer}, computes in {export_precision_of(path)})")
     if args.list_ops:
         ops = list_ops(path)
         missing = set(non_core_ops(ops))

@@ -1,16 +1,17 @@
 """The `train.precision` setting: a Keras mixed-precision policy, and loss scaling for float16."""
+import contextlib
 import functools
 import logging
 import time
 
 from tfbig._keras import keras, tf
 from tfbig.config import check_choice
-from tfbig.names import PRECISION_CHOICES, PRECISIONS
+from tfbig.names import EXPORT_PRECISIONS, PRECISION_CHOICES, PRECISIONS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PRECISIONS", "bf16_matmul_speedup", "check_precision", "cpu_has_bf16", "matmul_peak", "pick_precision",
-           "resolve_precision", "set_precision", "wrap_optimizer"]
+__all__ = ["PRECISIONS", "bf16_matmul_speedup", "check_precision", "cpu_has_bf16", "export_policy", "matmul_peak",
+           "pick_precision", "policy_scope", "resolve_precision", "set_precision", "wrap_optimizer"]
 
 # `auto` picks bfloat16 on a CPU only when its bf16 matmul measures this much faster than float32's: some CPUs
 # list AVX-512 BF16 yet run bf16 matmuls at half the float32 rate (seen here: 157 against 305 GFLOP/s).
@@ -129,3 +130,31 @@ def wrap_optimizer(optimizer, precision: str):
     if precision == "mixed_float16":
         return keras.mixed_precision.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+@contextlib.contextmanager
+def policy_scope(precision: str):
+    """Layers built inside compute in `precision` (a Keras policy name); the global policy is restored after."""
+    check_precision(precision)
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def export_policy(choice: str, trained: str, backbone: str, kind: str = "default") -> str:
+    """The Keras policy an export computes in, for `export_precision` `choice` of a run trained in `trained`.
+
+    same: `trained` (float32 when the config says only `auto`, never resolved by a run: a hand-written one);
+    float32 / bfloat16: that compute type; auto: what `train.precision: auto` picks on this hardware
+    (bfloat16 where it runs faster, float32 elsewhere and for the `hf` backbone).
+    """
+    check_choice(choice, EXPORT_PRECISIONS, "export_precision")
+    if choice == "same":
+        check_precision(trained, allow_auto=True)
+        return "float32" if trained == "auto" else trained
+    if choice == "auto":
+        return resolve_precision("auto", backbone, kind)
+    return {"float32": "float32", "bfloat16": "mixed_bfloat16"}[choice]

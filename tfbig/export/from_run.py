@@ -2,7 +2,9 @@
 import logging
 import os
 
+from tfbig.config import check_choice
 from tfbig.errors import UserError
+from tfbig.names import EXPORT_PRECISIONS
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +35,28 @@ def read_run(run_dir: str) -> tuple:
     return folder.read_config(), folder.read_labels(), folder.config_text(), os.path.join(run_dir, "final.weights")
 
 
-def export_run(run_dir: str, out: str, version: int | None = None, tokenizer: str = "fast") -> str:
-    """Rebuilds the run's model (trained or distilled), loads final.weights and writes `out/<version>/`."""
+def export_run(run_dir: str, out: str, version: int | None = None, tokenizer: str = "fast",
+               precision: str = "same") -> str:
+    """Rebuilds the run's model (trained or distilled), loads final.weights and writes `out/<version>/`.
+
+    precision: same (the policy the run trained in), auto, float32 or bfloat16 (tfbig.names.EXPORT_PRECISIONS).
+    """
+    from tfbig.distribute.precision import export_policy, policy_scope
     from tfbig.export.saved_model import export_saved_model, next_version
     from tfbig.model_folder import default_model_dir
     from tfbig.runs.folder import RunFolder
     from tfbig.tasks.registry import get_task
 
+    check_choice(precision, EXPORT_PRECISIONS, "export precision")
     if tokenizer not in TOKENIZERS:
         raise UserError(f"tokenizer '{tokenizer}' is not one of {', '.join(TOKENIZERS)}")
     cfg, labels, config_text, _ = read_run(run_dir)
     version = next_version(out) if version is None else version
     if os.path.exists(os.path.join(out, str(version))):  # before the slow model build
         raise UserError(f"export {os.path.join(out, str(version))} exists already; versions are never overwritten")
-    model = RunFolder(run_dir).load_model()  # the optimizer's slots are in the file, not needed here
+    policy = export_policy(precision, cfg.train.precision, cfg.model.backbone)
+    with policy_scope(policy):  # layers built here compute in the export's policy; weights stay float32
+        model = RunFolder(run_dir).load_model()  # the optimizer's slots are in the file, not needed here
     tok = build_tokenizer(tokenizer, cfg.model.model_dir or default_model_dir(), cfg.data.max_length)
     task = get_task(getattr(cfg, "task", "classification"), labels)
     return export_saved_model(model, tok, task, out, version, assets={"config.yaml": config_text})

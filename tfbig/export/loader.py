@@ -48,6 +48,17 @@ def version_dir(path: str) -> str:
     return found
 
 
+def export_precision_of(path: str) -> str:
+    """The Keras policy an export computes in, as its tfbig_export.json records it (float32 for older exports)."""
+    folder = version_dir(path)
+    for assets in ASSET_FOLDERS:
+        file = os.path.join(folder, assets, METADATA_FILE)
+        if os.path.isfile(file):
+            with open(file, encoding="utf-8") as f:
+                return json.load(f).get("precision", "float32")
+    return "float32"
+
+
 class SavedClassifier:
     """A text classifier read from `tfbig export`'s output, raw text in, class names and probabilities out.
 

@@ -61,6 +61,12 @@ class ServingModule(tf.Module):
                               "token_type_ids": token_type_ids})
 
 
+def model_precision(model) -> str:
+    """The Keras policy `model` computes in (float32, mixed_bfloat16, ...), as its export records it."""
+    policy = getattr(model, "dtype_policy", None)
+    return getattr(policy, "name", None) or "float32"
+
+
 def next_version(root: str) -> int:
     versions = [int(n) for n in os.listdir(root) if n.isdigit()] if os.path.isdir(root) else []
     return max(versions, default=0) + 1
@@ -71,10 +77,11 @@ def tokenizer_kind(tokenizer) -> str:
     return "core" if hasattr(tokenizer, "vocab_asset") else "fast"
 
 
-def _write_assets(folder: str, tokenizer, task, assets: dict) -> dict:
+def _write_assets(folder: str, tokenizer, task, assets: dict, precision: str) -> dict:
     """Writes the asset files to `folder`; returns {name: path} for ServingModule."""
     labels = list(task.labels or [])
-    metadata = {"tokenizer": tokenizer_kind(tokenizer), **task.export_metadata(), "max_length": tokenizer.max_length}
+    metadata = {"tokenizer": tokenizer_kind(tokenizer), **task.export_metadata(), "max_length": tokenizer.max_length,
+                "precision": precision}
     files = {"labels.txt": labels_text(labels), "tfbig_export.json": json.dumps(metadata, indent=2) + "\n"}
     if tokenizer_kind(tokenizer) == "fast":  # the core tokenizer tracks its own vocabulary asset
         files["vocab.txt"] = "\n".join(tokenizer.vocab) + "\n"
@@ -115,7 +122,8 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
     tmp = tempfile.mkdtemp(dir=root, prefix=f".tmp-{version}-")
     try:
         with tempfile.TemporaryDirectory() as staging, merged_lora(model):  # plain kernels, no adapter ops
-            module = ServingModule(model, tokenizer, task, _write_assets(staging, tokenizer, task, assets or {}))
+            module = ServingModule(model, tokenizer, task, _write_assets(staging, tokenizer, task, assets or {},
+                                                                             model_precision(model)))
             signatures = {"serving_default": module.serve_text, "predict_ids": module.predict_ids}
             tf.saved_model.save(module, tmp, signatures=signatures)
         extra = os.path.join(tmp, "assets.extra")  # copies for clients that read files beside the model

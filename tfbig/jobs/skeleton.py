@@ -11,10 +11,11 @@ from tfbig.data.pipeline import split_dataset
 from tfbig.data.shard_reader import ShardErrors
 from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
 from tfbig.distribute.cluster import num_workers
-from tfbig.distribute.precision import set_precision, wrap_optimizer
+from tfbig.distribute.precision import export_policy, set_precision, wrap_optimizer
 from tfbig.models.lora import save_run_adapters
 from tfbig.plan.from_config import log_plan
 from tfbig.runs.folder import RunFolder
+from tfbig.runs.rebuild import rebuild_in_policy
 from tfbig.tasks.registry import get_task
 from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.epoch_data import EpochData
@@ -53,6 +54,15 @@ class Job:
     def report_extras(self, cfg, data, model, report: dict) -> dict:
         """Job-specific entries of report.json."""
         return {}
+
+
+def exported_model(cfg, served, task):
+    """The served model as `cfg.export_precision` asks it to compute: itself, or its twin in another policy."""
+    policy = export_policy(cfg.export_precision, cfg.train.precision, cfg.model.backbone)
+    if policy == cfg.train.precision:
+        return served
+    log.info("export computes in %s (trained in %s)", policy, cfg.train.precision)
+    return rebuild_in_policy(cfg, served, policy, task.labels, load_teacher=lambda path: RunFolder(path).load_model())
 
 
 def run_job(cfg, job: Job, extra_callbacks: list | None = None) -> dict:
@@ -121,7 +131,8 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     write_test_summaries(cfg.run_dir, report, t.epochs, task)
     from tfbig.export.saved_model import export_saved_model
 
-    report["export"] = export_saved_model(served, tok, task, os.path.join(cfg.export_dir, cfg.name),
+    report["export"] = export_saved_model(exported_model(cfg, served, task), tok, task,
+                                          os.path.join(cfg.export_dir, cfg.name),
                                           assets={"config.yaml": folder.config_text()})
     folder.save_weights(served)
     report.update(save_run_adapters(cfg, served, folder.path))  # LoRA runs: the adapters alone, a small file

@@ -45,3 +45,18 @@ def rebuild_model(cfg, model_dir: str, labels: list, load_teacher=None):
     except UserError as e:  # say why a teacher is read at all
         raise UserError(f"a distilled student is rebuilt from its teacher (distill.teachers[0]): {e}") from None
     return student_of(cfg, teacher, task)
+
+
+def rebuild_in_policy(cfg, model, policy: str, labels: list, load_teacher=None):
+    """`model`'s twin computing in Keras policy `policy` (an export in bfloat16 of a float32 run, say): rebuilt
+    from `cfg` inside `policy`, with `model`'s weights copied through a checkpoint (matched by name, not order)."""
+    import tempfile
+
+    from tfbig.distribute.precision import policy_scope
+
+    with policy_scope(policy):
+        twin = rebuild_model(cfg, run_model_dir(cfg), labels, load_teacher)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = model.save_weights(f"{tmp}/weights") or f"{tmp}/weights"
+        twin.load_weights(path).expect_partial()  # the optimizer's slots are not needed
+    return twin
