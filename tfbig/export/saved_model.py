@@ -11,6 +11,9 @@ from tfbig.labels import labels_text
 
 log = logging.getLogger(__name__)
 
+# Rows per length-sorted chunk a signature runs at a time (see ServingModule._outputs): small enough that a short
+# text rarely shares a chunk with a long one, large enough to keep the matmuls efficient.
+CHUNK = 16
 WARMUP_TEXTS = ("Shares rose after the company reported strong sales growth.",
                 "The club won the game in the last minute.", "")
 
@@ -39,12 +42,31 @@ class ServingModule(tf.Module):
         self._task = as_task(task)
         self.asset_files = {name: tf.saved_model.Asset(path) for name, path in (asset_files or {}).items()}
 
-    def _outputs(self, features):
+    def _forward(self, features):
         # An empty batch (B=0) or empty sequences (T=0) would break attention's shapes: pad to at least
         # (1, 1) with masked positions, then keep the first B rows.
         b, t = tf.shape(features["input_ids"])[0], tf.shape(features["input_ids"])[1]
         padding = [[0, tf.maximum(1 - b, 0)], [0, tf.maximum(1 - t, 0)]]
-        outputs = self._model({k: tf.pad(v, padding) for k, v in features.items()})[:b]
+        return self._model({k: tf.pad(v, padding) for k, v in features.items()})[:b]
+
+    def _outputs(self, features):
+        """The task's outputs of a batch run as length-sorted chunks of CHUNK rows, each cut to its own longest
+        text: a batch of short texts with one long one costs little more than its short texts, not B × longest.
+        Padding is masked out of attention, so the outputs are the whole batch's (to float rounding)."""
+        lengths = tf.reduce_sum(features["attention_mask"], axis=1)
+        order = tf.argsort(lengths, direction="DESCENDING", stable=True)
+        ordered = {k: tf.gather(v, order) for k, v in features.items()}
+        longest = tf.gather(lengths, order)
+        b = tf.shape(order)[0]
+        chunks = tf.maximum((b + CHUNK - 1) // CHUNK, 1)
+        parts = tf.TensorArray(tf.float32, size=chunks, infer_shape=False)
+        for i in tf.range(chunks):
+            start = i * CHUNK
+            end = tf.minimum(start + CHUNK, b)
+            width = tf.reduce_max(tf.concat([longest[start:end], [0]], axis=0))
+            parts = parts.write(i, tf.cast(self._forward({k: v[start:end, :width] for k, v in ordered.items()}),
+                                           tf.float32))
+        outputs = tf.gather(parts.concat(), tf.argsort(order))  # back to the request's order
         return self._task.serving_outputs(outputs)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
@@ -59,6 +81,9 @@ class ServingModule(tf.Module):
     def predict_ids(self, input_ids, attention_mask, token_type_ids):
         return self._outputs({"input_ids": input_ids, "attention_mask": attention_mask,
                               "token_type_ids": token_type_ids})
+
+    def signatures(self) -> dict:
+        return {"serving_default": self.serve_text, "predict_ids": self.predict_ids}
 
 
 def model_precision(model) -> str:
@@ -122,10 +147,10 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
     tmp = tempfile.mkdtemp(dir=root, prefix=f".tmp-{version}-")
     try:
         with tempfile.TemporaryDirectory() as staging, merged_lora(model):  # plain kernels, no adapter ops
-            module = ServingModule(model, tokenizer, task, _write_assets(staging, tokenizer, task, assets or {},
-                                                                             model_precision(model)))
-            signatures = {"serving_default": module.serve_text, "predict_ids": module.predict_ids}
-            tf.saved_model.save(module, tmp, signatures=signatures)
+            asset_files = _write_assets(staging, tokenizer, task, assets or {}, model_precision(model))
+            module = task.serving_module(model, tokenizer, asset_files) or ServingModule(model, tokenizer, task,
+                                                                                         asset_files)
+            tf.saved_model.save(module, tmp, signatures=module.signatures())
         extra = os.path.join(tmp, "assets.extra")  # copies for clients that read files beside the model
         os.makedirs(extra, exist_ok=True)
         for name, text in {"labels.txt": labels_text(labels), **(assets or {})}.items():

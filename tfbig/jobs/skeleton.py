@@ -7,7 +7,6 @@ import os
 import time
 
 from tfbig._keras import keras
-from tfbig.data.pipeline import split_dataset
 from tfbig.data.shard_reader import ShardErrors
 from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
 from tfbig.distribute.cluster import num_workers
@@ -90,8 +89,8 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     folder.write_labels(task.labels)
     val_ds = None
     if len(splits.val):
-        val_ds = split_dataset(splits.val, task, tok, d.batch_size, bucketing=d.bucketing,
-                               static_shapes=d.static_shapes, on_error=d.on_error)
+        val_ds = task.split_dataset(splits.val, tok, d.batch_size, bucketing=d.bucketing,
+                                    static_shapes=d.static_shapes, on_error=d.on_error)
     val_ds = shard_per_worker(val_ds)
     with strategy.scope(), checkpointable_dropout():
         model = job.build_model(cfg, data)
@@ -123,10 +122,10 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
                    "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
                    "cleaning": data.cleaning})
     report.update(job.report_extras(cfg, data, model, report))
-    if t.baseline and hasattr(splits.train, "texts"):
-        report["baseline"] = task.baseline(splits.train.texts + splits.val.texts,
-                                           task.encode(splits.train.labels + splits.val.labels),
-                                           splits.test.texts, task.encode(splits.test.labels), cfg.seed)
+    if t.baseline:
+        floor = task.split_baseline(splits.train, splits.val, splits.test, cfg.seed)
+        if floor is not None:
+            report["baseline"] = floor
     task.write_report(report, cfg.run_dir)
     write_test_summaries(cfg.run_dir, report, t.epochs, task)
     from tfbig.export.saved_model import export_saved_model

@@ -8,14 +8,17 @@ What a task decides, in the order a run meets it:
 
 | step          | method                                    | classification                            |
 |---------------|-------------------------------------------|-------------------------------------------|
+| read          | `read_examples(data_cfg)`                 | the labelled reader, then cleaning        |
 | vocabulary    | `fit(train_targets)`                      | the sorted class names                    |
 | split         | `split(examples, test_f, val_f, seed)`    | stratified by class                       |
 | targets       | `encode(targets)` → numpy array           | class ids (int32)                         |
+| batches       | `split_dataset(split, tokenizer, b, ...)` | one text per example, length-bucketed     |
 | head          | `build_head(dropout)` → keras layer       | dropout → Dense(C) on `pooled_output`     |
 | loss          | `loss(y, outputs)`, `loss_weights(y)`     | cross-entropy per example, weight 1       |
 | metrics       | `metrics()`, `update_metrics(...)`        | accuracy, macro-F1                        |
 | report        | `report(y_true, outputs)`, `write_report` | accuracy, per-class P/R/F1, two PNGs      |
 | serving       | `serving_outputs(outputs)`                | probabilities, label_id, label            |
+| signatures    | `serving_module(model, tok, assets)`      | None: text in (`serving_default`), ids in |
 | distillation  | `soft_targets`, `distill_loss`            | T²·KL of softened distributions           |
 
 `outputs` is always the head's output tensor in float32 (what `TaskModel.call` returns); `y` a batch of
@@ -42,6 +45,14 @@ class Task:
         self.labels = list(labels) if labels is not None else None
 
     # --- data -------------------------------------------------------------------------------------------
+    def read_examples(self, data_cfg):
+        """(Examples, cleaning stats) of `data.source`: the labelled readers, then cleaning. A task whose
+        examples are not (text, label) rows (pairs, words and tags, unlabelled documents) reads its own."""
+        from tfbig.data.clean import clean
+        from tfbig.data.sources import load_examples
+
+        return clean(load_examples(data_cfg))
+
     def fit(self, targets: list) -> "Task":
         """Learns the vocabulary from the training split's raw targets; returns self."""
         raise NotImplementedError
@@ -56,6 +67,21 @@ class Task:
     def encode(self, targets: list) -> np.ndarray:
         """Raw targets (as the readers give them) → the (N, ...) array the model trains on."""
         raise NotImplementedError
+
+    def split_dataset(self, split, tokenizer, batch_size: int, **kwargs):
+        """The batches of one split, (features, targets): every job's training, validation and test batches
+        come from here. kwargs: those of tfbig.data.pipeline.split_dataset (shuffle, seed, bucketing, ...).
+        A task with other inputs (a second text, words) tokenizes them its own way."""
+        from tfbig.data.pipeline import split_dataset
+
+        return split_dataset(split, self, tokenizer, batch_size, **kwargs)
+
+    def split_baseline(self, train, val, test, seed: int) -> dict | None:
+        """The floor's report: `baseline` fitted on train + validation, scored on test (None without texts)."""
+        if not hasattr(train, "texts"):
+            return None
+        return self.baseline(train.texts + val.texts, self.encode(train.labels + val.labels), test.texts,
+                             self.encode(test.labels), seed)
 
     @property
     def target_dtype(self):
@@ -124,6 +150,12 @@ class Task:
     def serving_outputs(self, outputs) -> dict:
         """Named tensors a server returns for a batch of outputs."""
         return {"outputs": outputs}
+
+    def serving_module(self, model, tokenizer, asset_files: dict):
+        """A tf.Module with a `signatures()` dict for the SavedModel, or None for the default one (a batch of
+        texts in as `serving_default`, token ids in as `predict_ids`). A task whose requests are not one text
+        each (a pair, a list of words, a masked sentence) gives its own."""
+        return None
 
     def export_metadata(self) -> dict:
         """What a SavedModel's tfbig_export.json records about the task."""

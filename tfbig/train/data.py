@@ -2,10 +2,8 @@
 import logging
 from dataclasses import dataclass
 
-from tfbig.data.clean import clean
 from tfbig.data.text_files import Examples
 from tfbig.data.shard_splits import presplit_shards
-from tfbig.data.sources import load_examples
 from tfbig.data.given_splits import read_given_splits
 from tfbig.data.split import Splits, limit_per_class
 from tfbig.data.tokenizer import BertTextTokenizer
@@ -51,7 +49,7 @@ def load_run_data(cfg) -> RunData:
                             f"task '{task.name}' needs a CSV/TSV/JSONL file")
         task.labels = list(presplit.labels)
         return RunData(presplit, tokenizer, model_dir, task, {"presplit_shards": cfg.data.source})
-    examples, stats = clean(load_examples(cfg.data))
+    examples, stats = task.read_examples(cfg.data)
     examples = limit_per_class(examples, cfg.data.limit_per_class)
     d = cfg.data
     splits = task.split(examples, d.test_fraction, d.val_fraction, d.seed)

@@ -51,9 +51,11 @@ class EpochData:
         self._steps = None
 
     def _dataset(self, shuffle: bool, seed: int):
-        return split_dataset(self.split, self.task, self.tokenizer, self.batch_size, shuffle=shuffle, seed=seed,
-                             bucketing=self.bucketing, static_shapes=self.static_shapes, on_error=self.on_error,
-                             extra_targets=self.extra_targets)
+        kwargs = dict(shuffle=shuffle, seed=seed, bucketing=self.bucketing, static_shapes=self.static_shapes,
+                      on_error=self.on_error, extra_targets=self.extra_targets)
+        if hasattr(self.task, "split_dataset"):  # a Task batches its own inputs; class names: one text each
+            return self.task.split_dataset(self.split, self.tokenizer, self.batch_size, **kwargs)
+        return split_dataset(self.split, self.task, self.tokenizer, self.batch_size, **kwargs)
 
     def epoch(self, epoch: int):
         """The batches of one epoch, in the order a run sees them."""

@@ -2,7 +2,7 @@
 import numpy as np
 
 from tfbig._keras import tf
-from tfbig.data.pipeline import make_dataset, split_dataset
+from tfbig.data.pipeline import make_dataset
 from tfbig.tasks.registry import as_task
 
 
@@ -23,7 +23,7 @@ def split_outputs(model, split, task, tokenizer, batch_size: int):
 
     predicted, true = [], []
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    batches = split_dataset(split, task, tokenizer, batch_size, bucketing=False)
+    batches = as_task(task).split_dataset(split, tokenizer, batch_size, bucketing=False)
     total = -(-len(split) // batch_size) if hasattr(split, "__len__") else None
     for x, y in progress(batches, desc="evaluating", total=total, unit="batch"):
         predicted.append(forward(x).numpy())
