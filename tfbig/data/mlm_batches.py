@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from tfbig._keras import tf
+from tfbig.data.pipeline import pad_share  # noqa: F401  (the share of padding in (features, targets) batches)
 from tfbig.errors import UserError
 
 _DOC_BATCH = 64  # documents tokenized per call
@@ -57,7 +58,7 @@ def document_tokens(documents_fn, wordpieces, shuffle_seed=None):
     docs = tf.data.Dataset.from_generator(documents_fn, output_signature=tf.TensorSpec([], tf.string))
     if shuffle_seed is not None:
         docs = docs.shuffle(_SHUFFLE_DOCS, seed=shuffle_seed, reshuffle_each_iteration=False)
-    pieces = docs.batch(_DOC_BATCH).map(wordpieces)
+    pieces = docs.batch(_DOC_BATCH).map(wordpieces, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return pieces.unbatch().filter(lambda ids: tf.size(ids) > 0)
 
 
@@ -76,10 +77,11 @@ def pack_sequences(token_ds, max_length: int, cls_id: int, sep_id: int):
     def cut(carry, ids):  # carry: the ids not yet in a row (fewer than `block`)
         joined = tf.concat([carry, tf.cast(ids, tf.int32), sep], 0)
         full = tf.size(joined) // block * block
-        return joined[full:], tf.reshape(joined[:full], [-1, block])
+        rows = tf.reshape(joined[:full], [-1, block])
+        ends = tf.ones_like(rows[:, :1])
+        return joined[full:], tf.concat([ends * cls_id, rows, ends * sep_id], axis=1)
 
-    rows = token_ds.scan(tf.zeros([0], tf.int32), cut).unbatch()
-    return rows.map(lambda r: tf.concat([[cls_id], r, [sep_id]], 0))
+    return token_ds.scan(tf.zeros([0], tf.int32), cut).unbatch()
 
 
 def document_rows(token_ds, max_length: int, cls_id: int, sep_id: int, pad_id: int):
@@ -189,18 +191,6 @@ def corpus_val_split(documents_fn, fraction: float, seed: int = 0):
         return (d for d in documents_fn() if split_hash(d, seed) < below)
 
     return train_fn, val_fn
-
-
-def pad_share(ds, max_batches: int | None = None) -> float:
-    """The share of padding among the token slots of a dataset's batches (its features' attention_mask)."""
-    pad = total = 0
-    for i, (features, *_rest) in enumerate(ds):
-        if max_batches is not None and i >= max_batches:
-            break
-        mask = features["attention_mask"].numpy()
-        pad += int(mask.size - mask.sum())
-        total += int(mask.size)
-    return pad / total if total else 0.0
 
 
 class CorpusEpochData:
