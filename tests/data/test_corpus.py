@@ -93,3 +93,17 @@ def test_streaming_reads_lazily(tmp_path):
     assert [next(stream), next(stream)] == ["a doc", "b doc"]
     with pytest.raises(UserError, match="NUL"):
         next(stream)
+
+
+def test_cli_shards_an_unlabelled_corpus(tmp_path, capsys):
+    from tfbig.cli import main
+
+    (tmp_path / "notes.txt").write_text("alpha one\n\nbeta two\n\ngamma three\n")
+    out = tmp_path / "shards"
+    assert main(["shard", str(tmp_path / "notes.txt"), "--out", str(out), "--num-shards", "2", "--unlabelled",
+                 "--documents", "blank_line", "--no-progress"]) == 0
+    assert "wrote 3 records in 2 shard(s)" in capsys.readouterr().out
+    assert sorted(iter_documents(str(out))) == ["alpha one", "beta two", "gamma three"]
+    (tmp_path / "bin.txt").write_bytes(b"\x00\x01")
+    assert main(["shard", str(tmp_path / "bin.txt"), "--out", str(tmp_path / "x"), "--unlabelled", "--no-progress"]) == 2
+    assert "bin.txt, line 1: a NUL byte" in capsys.readouterr().err

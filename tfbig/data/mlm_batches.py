@@ -203,13 +203,15 @@ class CorpusEpochData:
     seed: int. Shuffle and masks: epoch e uses epoch_seed(seed, e).
     packing: bool. Rows concatenate documents (no padding); False: one document per row, padded.
     mask_rate: float. whole_word: bool. As mask_tokens.
+    rows_per_epoch: int or None. The rows one pass gives, when known (e.g. saved by an earlier run); None counts
+        them with a tokenizing pass at the first `steps_per_epoch`.
 
     Resuming after `step` batches replays no document: epoch `step // S` is rebuilt (the same documents, the
     same shuffle, the same masks) and its first `step % S` batches are skipped before masking.
     """
 
     def __init__(self, documents_fn, tokenizer, max_length: int, batch_size: int, seed: int = 0, packing: bool = True,
-                 mask_rate: float = 0.15, whole_word: bool = False):
+                 mask_rate: float = 0.15, whole_word: bool = False, rows_per_epoch: int | None = None):
         if "[MASK]" not in tokenizer.vocab:
             raise UserError("the vocabulary has no [MASK] token: masked-language modelling needs one")
         if not 0 < mask_rate < 1:
@@ -225,7 +227,7 @@ class CorpusEpochData:
         special[[tokenizer.vocab.index(t) for t in specials if t != "[UNK]"]] = True  # [UNK] may be masked
         self._special = tf.constant(special)
         self._continues = tf.constant(continuation_table(tokenizer.vocab))
-        self._rows_count = None
+        self._rows_count = rows_per_epoch
         # Traced once here, not in every dataset an epoch builds (tokenizer tracing takes seconds).
         self._wordpieces = tf.function(tokenizer.wordpieces, input_signature=[tf.TensorSpec([None], tf.string)])
         self._mask = tf.function(self._mask_batch, input_signature=[
