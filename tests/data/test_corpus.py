@@ -107,3 +107,15 @@ def test_cli_shards_an_unlabelled_corpus(tmp_path, capsys):
     (tmp_path / "bin.txt").write_bytes(b"\x00\x01")
     assert main(["shard", str(tmp_path / "bin.txt"), "--out", str(tmp_path / "x"), "--unlabelled", "--no-progress"]) == 2
     assert "bin.txt, line 1: a NUL byte" in capsys.readouterr().err
+
+
+def test_remote_folders_read_through_gfile():
+    from tfbig._keras import tf
+
+    root = "ram://corpus_test"
+    tf.io.gfile.makedirs(f"{root}/sub")
+    with tf.io.gfile.GFile(f"{root}/a.txt", "w") as f:
+        f.write("one doc\n\ntwo doc\n")
+    with tf.io.gfile.GFile(f"{root}/sub/b.txt.gz", "wb") as f:
+        f.write(gzip.compress(b"three doc\n"))
+    assert list(iter_documents(root, documents="blank_line")) == ["one doc", "two doc", "three doc"]

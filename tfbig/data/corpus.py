@@ -147,12 +147,27 @@ def _has_shards(folder: str) -> bool:
     return any(has_shard_files(f) for f in [root] + [f"{root}/{s}" for s in SPLITS])
 
 
+def _isdir(path: str) -> bool:
+    if _is_remote(path):
+        from tfbig._keras import tf
+
+        return tf.io.gfile.isdir(path)
+    return os.path.isdir(path)
+
+
 def _walk(folder: str):
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    """The files under `folder`, sorted, hidden ones skipped; gs:// and hdfs:// folders through tf.io.gfile."""
+    if _is_remote(folder):
+        from tfbig._keras import tf
+
+        walk = ((root.rstrip("/"), dirs, files) for root, dirs, files in tf.io.gfile.walk(folder))
+    else:
+        walk = os.walk(folder)
+    for root, dirs, files in walk:
+        dirs[:] = sorted(d.rstrip("/") for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if not name.startswith("."):
-                yield os.path.join(root, name)
+                yield f"{root}/{name}"
 
 
 def file_documents(path: str, text_field: str = "text", documents: str = "file"):
@@ -173,13 +188,14 @@ def raw_documents(path_or_paths, text_field: str = "text", documents: str = "fil
     for path in map(str, paths):
         if not _is_remote(path) and not os.path.exists(path):
             raise UserError(f"corpus path not found: {path}")
-        if os.path.isdir(path) and _has_shards(path):
+        is_dir = _isdir(path)
+        if is_dir and _has_shards(path):
             files = _shard_files(path)
             if stats is not None:
                 stats.files += len(files)
             yield from _tfrecord_documents(files)
             continue
-        for file in (_walk(path) if os.path.isdir(path) else [path]):
+        for file in (_walk(path) if is_dir else [path]):
             if stats is not None:
                 stats.files += 1
             yield from file_documents(file, text_field, documents)
