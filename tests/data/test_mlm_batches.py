@@ -158,3 +158,25 @@ def test_val_split_is_stable_and_disjoint():
     assert list(val_fn()) == val
     _, val_rev = corpus_val_split(lambda: iter(docs[::-1]), 0.1, seed=0)
     assert sorted(val_rev()) == sorted(val)
+
+
+def test_whole_word_masking_on_real_word_pieces(tokenizer):
+    docs = ["the quixotic zebra jumps over lazy wolves", "players win big zany jackpots"] * 3
+    vocab = tokenizer.vocab
+    data = CorpusEpochData(lambda: iter(docs), tokenizer, 16, 2, seed=0, packing=False, whole_word=True,
+                           mask_rate=0.4)
+    seen_multi = False
+    for features, targets in data.epoch(0).as_numpy_iterator():
+        original = features["input_ids"].copy()
+        rows = np.arange(original.shape[0])[:, None]
+        w = targets["mlm_weights"] > 0
+        original[np.broadcast_to(rows, w.shape)[w], targets["mlm_positions"][w]] = targets["mlm_ids"][w]
+        for r in range(original.shape[0]):
+            starts = np.array([not vocab[i].startswith("##") for i in original[r]])
+            word = np.cumsum(starts) - 1
+            chosen = set(targets["mlm_positions"][r][w[r]])
+            for p in chosen:
+                pieces = set(np.flatnonzero(word == word[p]))
+                seen_multi |= len(pieces) > 1
+                assert pieces <= chosen
+    assert seen_multi  # some chosen word had several pieces
