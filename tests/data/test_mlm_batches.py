@@ -149,6 +149,14 @@ def test_bad_inputs(tokenizer):
         CorpusEpochData(lambda: iter(DOCS), tokenizer, 16, 64).steps_per_epoch
 
 
+def test_epoch_seeds_agree_with_the_classifier_epochs():
+    from tfbig.data.mlm_batches import epoch_seed
+    from tfbig.train.epoch_data import epoch_seed as train_epoch_seed
+
+    assert [epoch_seed(s, e) for s in (0, 7, 2**40) for e in (0, 1, 99)] == [
+        train_epoch_seed(s, e) for s in (0, 7, 2**40) for e in (0, 1, 99)]
+
+
 def test_val_split_is_stable_and_disjoint():
     docs = [f"document number {i}" for i in range(400)]
     train_fn, val_fn = corpus_val_split(lambda: iter(docs), 0.1, seed=0)

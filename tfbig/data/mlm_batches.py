@@ -14,14 +14,15 @@ Rows: with packing, the documents' word pieces are concatenated, each document f
 into rows `[CLS] <T - 2 pieces> [SEP]`, so no row holds padding (BERT's pretraining input); the last partial
 row of an epoch is dropped. Documents are shuffled within a buffer before packing, so rows mix other
 documents each epoch (the row count depends on the total of word pieces only: every epoch has as many).
-Without packing, each document is cut into rows of its own (`[CLS] piece…
-[SEP]`, padded to T), no row mixing two documents. Rows are shuffled with a buffer, batched with the
+Without packing, each document is cut into rows of its own (`[CLS] pieces [SEP]`, padded to T), no row
+mixing two documents. Rows are shuffled with a buffer, batched with the
 remainder dropped (static shapes: a TPU runs them, and an epoch has a fixed number of steps).
 
 Masks: per row, round(mask_rate · non-special tokens) (at least 1, at most P) positions are chosen among
 the non-special tokens by stateless random scores; 80% of them become [MASK], 10% a random id, 10% stay.
 Whole-word masking scores words, not pieces (a piece starting with ## continues its word), so a word's
-pieces are chosen together, and a word that would overshoot the count is skipped. The seed of batch i of epoch
+pieces are chosen together, and a word that would overshoot the count is skipped (one longer than the
+count is never chosen). The seed of batch i of epoch
 e is (epoch_seed(seed, e), i): the same epoch masks the same way in any process (exact resume), the next
 epoch masks anew, and `validation()` uses one fixed seed.
 """
