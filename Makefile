@@ -20,6 +20,11 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(BIN)/tfbig train --config configs/bbc_minilm.yaml
 
+# The pretraining corpora (tfbig.data.corpora) into the cache now; without this they are fetched at first use.
+.PHONY: corpora
+corpora: $(STAMP)
+	$(BIN)/python -c "from tfbig.data.corpora import gensim_wheel, pydocs_dir; print(pydocs_dir()); print(gensim_wheel())"
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 

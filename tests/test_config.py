@@ -59,6 +59,8 @@ def test_saved_config_loads_back_equal(tmp_path):
     ("data.format=jsonn", "data.format 'jsonn' is not one of auto, folder, csv, tsv, jsonl, tfrecord; "
                           "did you mean 'jsonl'?"),
     ("data.on_error=skp", "data.on_error 'skp' is not one of raise, skip; did you mean 'skip'?"),
+    ("data.documents=blank", "data.documents 'blank' is not one of file, blank_line; did you mean 'blank_line'?"),
+    ("data.mask_rate=0", "data.mask_rate must be in (0, 1), got 0.0"),
     ("train.monitor=val_acc", "did you mean 'val_accuracy'?"),
     ("train.monitor=val_f1", "did you mean 'val_macro_f1'?"),
     ("train.monitor=accuray", "did you mean 'accuracy'?"),
@@ -67,6 +69,14 @@ def test_bad_names_are_refused_with_the_closest(override, message):
     with pytest.raises(UserError) as e:
         load_config(None, [override])
     assert message in str(e.value)
+
+
+def test_corpus_fields_coerce_from_overrides():
+    cfg = load_config(None, ["data.documents=blank_line", "data.packing=false", "data.dedup=no",
+                             "data.mask_rate=0.2", "data.whole_word_masking=true"])
+    d = cfg.data
+    assert (d.documents, d.packing, d.dedup, d.mask_rate, d.whole_word_masking) == ("blank_line", False, False, 0.2, True)
+    assert (RunConfig().data.documents, RunConfig().data.packing, RunConfig().data.mask_rate) == ("file", True, 0.15)
 
 
 def test_check_choice_message_and_no_hint_when_nothing_is_near():

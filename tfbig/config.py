@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import yaml
 
 from tfbig.errors import UserError
-from tfbig.names import (BACKBONES, DECAYS, EXPORT_PRECISIONS, FORMATS, LORA_TARGETS, MONITORS, ON_ERRORS,
+from tfbig.names import (BACKBONES, DECAYS, DOCUMENTS, EXPORT_PRECISIONS, FORMATS, LORA_TARGETS, MONITORS, ON_ERRORS,
                          OPTIMIZERS, PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
 
 # A model folder's config.json without max_position_embeddings gets BERT's (and BertEncoder's) default.
@@ -34,6 +34,12 @@ class DataConfig:
     train: str = ""
     validation: str = ""  # "" holds out val_fraction of train (stratified, seeded with seed)
     test: str = ""  # required with train
+    # Unlabelled corpora (pretraining, tfbig.data.corpus): how plain-text files split into documents, and packing.
+    documents: str = "file"  # file: one document per file | blank_line: documents separated by blank lines
+    packing: bool = True  # concatenate documents with [SEP] into full max_length rows (no padding); false: one per row
+    dedup: bool = True  # drop exact-duplicate documents (a hash set: ~100 bytes a document)
+    mask_rate: float = 0.15  # of the non-special tokens of each row, chosen for the MLM loss (80/10/10)
+    whole_word_masking: bool = False  # all word pieces of a word (## continuations) chosen together
 
 
 def check_given_splits(d: DataConfig) -> None:
@@ -254,6 +260,9 @@ def validate(cfg) -> None:
     check_choice(cfg.runtime.strategy, STRATEGIES, "runtime.strategy")
     check_choice(d.format, FORMATS, "data.format")
     check_choice(d.on_error, ON_ERRORS, "data.on_error")
+    check_choice(d.documents, DOCUMENTS, "data.documents")
+    if not 0 < d.mask_rate < 1:
+        raise UserError(f"data.mask_rate must be in (0, 1), got {d.mask_rate}")
     check_choice(t.recompute, RECOMPUTES, "train.recompute")
     lora = cfg.model.lora
     for target in lora.targets:

@@ -15,6 +15,9 @@ EXPORT_PRECISIONS = ("same", "auto", "float32", "bfloat16")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")  # runtime.strategy
 FORMATS = ("auto", "folder", "csv", "tsv", "jsonl", "tfrecord")  # data.format
 ON_ERRORS = ("raise", "skip")  # data.on_error
+DOCUMENTS = ("file", "blank_line")  # data.documents: how a plain-text file of a corpus splits into documents
+# data.source names of unlabelled corpora (tfbig.data.corpora), besides a path; bbc and fortunes without labels
+CORPORA = ("bbc", "fortunes", "pydocs", "enwiki_sample")
 # model.lora.targets: the Dense layers of each block that may get an adapter (tfbig.models.lora)
 LORA_TARGETS = ("query", "key", "value", "attention_output", "intermediate", "output")
 RECOMPUTES = ("none", "blocks")  # train.recompute

@@ -104,6 +104,14 @@ def data_sources() -> list:
             f"needs the Debian packages {' '.join(FORTUNE_PACKAGES)} (apt-get)"
         rows.append(("data.source: fortunes", how))
     rows.append(("data.source: folder, .csv, .tsv, .jsonl, shards", "ready (no extra package)"))
+    from tfbig.data.corpora import PYDOCS_PACKAGE, gensim_wheel, pydocs_dir
+
+    for name, find, how in (("pydocs", pydocs_dir, f"apt-get download {PYDOCS_PACKAGE}"),
+                            ("enwiki_sample", gensim_wheel, "pip download --no-deps gensim==4.4.0")):
+        try:
+            rows.append((f"data.source: {name} (pretraining)", f"ready ({find(install=False)})"))
+        except Exception:  # noqa: BLE001  (fetched on first use, or with make corpora)
+            rows.append((f"data.source: {name} (pretraining)", f"fetched on first use with {how}"))
     fast = importlib.util.find_spec("tensorflow_text") is not None
     rows.append(("tokenizer fast (default export)", "ready" if fast else "needs: pip install tensorflow-text"))
     spark = importlib.util.find_spec("pyspark") is not None

@@ -2,16 +2,13 @@
 
 The data comes from Debian's `fortunes` and `fortunes-min` packages. When they are not installed, the
 packages are fetched with `apt-get download` and unpacked with `dpkg -x` into a cache folder
-(`$TFBIG_CACHE` or ~/.cache/tfbig, then fortunes/), which needs no root; as root, a failing download
-first refreshes the package lists (`apt-get update`).
+(`$TFBIG_CACHE` or ~/.cache/tfbig, then fortunes/), which needs no root (tfbig.data.debian_packages).
 """
 import logging
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 
+from tfbig.data.debian_packages import cache_root, unpack_packages
 from tfbig.data.text_files import Examples
 from tfbig.errors import UserError
 
@@ -27,17 +24,11 @@ _OVERSTRIKE = re.compile(r"_+\x08+|[^\n]\x08")
 
 
 def cache_dir() -> str:
-    root = os.environ.get("TFBIG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "tfbig")
-    return os.path.join(root, "fortunes")
+    return os.path.join(cache_root(), "fortunes")
 
 
 def _has_categories(folder: str) -> bool:
     return any(os.path.isfile(os.path.join(folder, c)) for c in CATEGORIES)
-
-
-def _run(cmd: list, cwd: str | None = None) -> subprocess.CompletedProcess:
-    log.info("running %s", " ".join(cmd))
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def install_fortunes(dest: str | None = None) -> str:
@@ -46,30 +37,7 @@ def install_fortunes(dest: str | None = None) -> str:
     folder = os.path.join(dest, SYSTEM_DIR.lstrip("/"))
     if _has_categories(folder):
         return folder
-    for tool in ("apt-get", "dpkg"):
-        if shutil.which(tool) is None:
-            raise UserError(f"the fortunes data is not installed and there is no {tool} to fetch it "
-                            f"(on Debian/Ubuntu: apt-get install {' '.join(PACKAGES)})")
-    os.makedirs(dest, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
-        os.chmod(tmp, 0o755)  # apt's unprivileged _apt user may write there
-        got = _run(["apt-get", "download", *PACKAGES], cwd=tmp)
-        if got.returncode != 0 and os.geteuid() == 0:
-            _run(["apt-get", "update"])
-            got = _run(["apt-get", "download", *PACKAGES], cwd=tmp)
-        if got.returncode != 0:
-            raise UserError(f"could not download the Debian packages {', '.join(PACKAGES)}: "
-                            f"{got.stderr.strip().splitlines()[-1] if got.stderr.strip() else got.returncode}")
-        staging = os.path.join(tmp, "root")
-        for deb in sorted(n for n in os.listdir(tmp) if n.endswith(".deb")):
-            unpacked = _run(["dpkg", "-x", os.path.join(tmp, deb), staging])
-            if unpacked.returncode != 0:
-                raise UserError(f"dpkg -x {deb} failed: {unpacked.stderr.strip()}")
-        # Move into place only when complete, so an interrupted install is not mistaken for data.
-        target = os.path.join(dest, "usr")
-        if os.path.isdir(target):
-            shutil.rmtree(target)
-        os.replace(os.path.join(staging, "usr"), target)
+    unpack_packages(PACKAGES, dest, "fortunes")
     if not _has_categories(folder):
         raise UserError(f"the packages {', '.join(PACKAGES)} unpacked into {dest} hold none of {', '.join(CATEGORIES)}")
     log.info("fortunes unpacked into %s", folder)

@@ -3,7 +3,8 @@
 A shard folder DIR holds `part-NNNNN-of-MMMMM.tfrecord` files (or DIR/train, DIR/val, DIR/test folders of
 them, for data split beforehand) and DIR/labels.txt, one class name a line. Each record is a
 `tf.train.Example` with two features, each a bytes_list of one UTF-8 string: `text` and `label` (a class
-name). Paths go through tf.io.gfile, so gs:// and hdfs:// work where TensorFlow has them.
+name). An unlabelled corpus (for pretraining, tfbig.data.corpus) has records with `text` only and an empty
+labels.txt (still the mark of a finished folder). Paths go through tf.io.gfile, so gs:// and hdfs:// work where TensorFlow has them.
 
 encode_example is plain Python (no TensorFlow, no protobuf library), so a Spark executor can write shards
 without importing TensorFlow; TensorFlow is imported only by the functions that read.
@@ -43,11 +44,13 @@ def _bytes_feature(value: bytes) -> bytes:
     return _field(1, _field(1, value))  # Feature.bytes_list (1) → BytesList.value (1)
 
 
-def encode_example(text: str, label: str) -> bytes:
-    """The serialized tf.train.Example {text: [text], label: [label]}, as tf.train.Example would write it."""
+def encode_example(text: str, label: str | None) -> bytes:
+    """The serialized tf.train.Example {text: [text], label: [label]}, as tf.train.Example would write it;
+    label None: {text: [text]} only (an unlabelled corpus)."""
+    features = ((TEXT, text),) if label is None else ((LABEL, label), (TEXT, text))
     entries = b"".join(  # Features.feature (1) is a map: one MapEntry {key (1), value (2)} per feature
         _field(1, _field(1, name.encode("utf-8")) + _field(2, _bytes_feature(value.encode("utf-8"))))
-        for name, value in ((LABEL, label), (TEXT, text))
+        for name, value in features
     )
     return _field(1, entries)  # Example.features (1)
 
@@ -132,6 +135,12 @@ def list_shards(folder: str) -> list:
     return [f"{folder.rstrip('/')}/{n}" for n in names]
 
 
+def has_shard_files(folder: str) -> bool:
+    """Whether `folder` directly holds part-NNNNN-of-MMMMM.tfrecord files (labels.txt or not)."""
+    tf = _tf()
+    return tf.io.gfile.isdir(folder) and any(_SHARD.match(n) for n in tf.io.gfile.listdir(folder))
+
+
 def is_shard_dir(path: str) -> bool:
     """Whether `path` is a folder of shards, directly or in train/val/test subfolders, with labels.txt."""
     tf = _tf()
@@ -161,5 +170,6 @@ def read_labels(path: str) -> list:
     if len(labels) != len(set(labels)):
         raise UserError(f"{file} lists a class twice")
     if len(labels) < 2:
-        raise UserError(f"{file} lists {len(labels)} class(es); a classifier needs at least 2")
+        unlabelled = " (an unlabelled corpus: a pretraining source)" if not labels else ""
+        raise UserError(f"{file} lists {len(labels)} class(es){unlabelled}; a classifier needs at least 2")
     return labels

@@ -6,6 +6,9 @@ dealt round-robin to N files, so shards are of equal size and each holds every c
 fractions, each example goes to DIR/train, DIR/val or DIR/test by a seeded hash of its text: the same text
 always lands in the same split, with no table kept. Files are written under temporary names and renamed
 when complete, labels.txt last, so a folder with labels.txt is a finished one.
+
+With label_column "" the input is an unlabelled corpus read by tfbig.data.corpus (plain text, JSONL, .gz/.bz2,
+folders): records hold `text` only and labels.txt is written empty.
 """
 import logging
 
@@ -62,8 +65,11 @@ def _check_out_dir(out_dir: str) -> None:
 
 def write_shards(source: str, out_dir: str, num_shards: int, fmt: str = "auto", text_column: str = "text",
                  label_column: str = "label", on_error: str = "raise", val_fraction: float = 0.0,
-                 test_fraction: float = 0.0, seed: int = 0, progress: bool = True) -> dict:
-    """Streams `source` into `out_dir`; returns counts: records per split, labels, empty and skipped."""
+                 test_fraction: float = 0.0, seed: int = 0, progress: bool = True, documents: str = "file") -> dict:
+    """Streams `source` into `out_dir`; returns counts: records per split, labels, empty and skipped.
+
+    label_column: str. "" reads `source` as an unlabelled corpus (documents: file | blank_line, as data.documents).
+    """
     if num_shards < 1:
         raise UserError(f"--num-shards must be at least 1, got {num_shards}")
     if on_error not in ("raise", "skip"):
@@ -75,7 +81,12 @@ def write_shards(source: str, out_dir: str, num_shards: int, fmt: str = "auto", 
     _check_out_dir(out_dir)
     presplit = val_fraction > 0 or test_fraction > 0
     skipped, labels, empty = Skipped(), set(), 0
-    examples = iter_examples(source, fmt, text_column, label_column, on_error, skipped)
+    if label_column:
+        examples = iter_examples(source, fmt, text_column, label_column, on_error, skipped)
+    else:  # an unlabelled corpus, in any format the pretraining reader takes
+        from tfbig.data.corpus import raw_documents
+
+        examples = ((text, None) for text in raw_documents(source, text_column, documents))
     shard_sets = {}
     committed = False
     try:
@@ -100,9 +111,9 @@ def write_shards(source: str, out_dir: str, num_shards: int, fmt: str = "auto", 
     if presplit and "train" not in shard_sets:
         raise UserError(f"no example of {source} fell into the train split")
     with tf.io.gfile.GFile(f"{out_dir}/{LABELS_FILE}", "w") as f:
-        f.write("".join(f"{label}\n" for label in sorted(labels)))
+        f.write("".join(f"{label}\n" for label in sorted(labels - {None})))
     summary = {"records": {s or "all": w.count for s, w in shard_sets.items()}, "shards": num_shards,
-               "labels": sorted(labels), "empty": empty, "skipped": skipped.total}
+               "labels": sorted(labels - {None}), "empty": empty, "skipped": skipped.total}
     if skipped.total:
         log.warning("skipped %d malformed records: %s", skipped.total, skipped.by_file)
     log.info("sharded %s into %s: %s", source, out_dir, summary)
