@@ -2,6 +2,7 @@
 report → export → run folder. Every job (train, distill, ...) is a `Job` that fills in its steps, so each
 gets the strategy, precision, resume, accumulation, `data.on_error` and the run-folder lock by construction.
 """
+import dataclasses
 import logging
 import os
 import time
@@ -16,6 +17,7 @@ from tfbig.plan.from_config import log_plan
 from tfbig.runs.folder import RunFolder
 from tfbig.runs.rebuild import rebuild_in_policy
 from tfbig.tasks.registry import get_task
+from tfbig.train.budget import resolve_budget
 from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.epoch_data import EpochData
 from tfbig.train.evaluation import evaluate_split
@@ -97,6 +99,13 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     train = job.train_data(cfg, data, model)
     with ShardErrors():  # a bad shard record: one line naming the file and record, not a traceback
         steps_per_epoch = train.steps_per_epoch  # counted: each length bucket ends on its own partial batch
+    # train.epochs auto becomes a number here, before anything does arithmetic with it (the schedule, fit,
+    # the summaries): from here on cfg.train holds the planned epochs and the patience that goes with them.
+    epochs, budget = resolve_budget(t, steps_per_epoch)
+    log.info("budget: %d epoch(s) × %d step(s) = %d steps planned (%s)", epochs, steps_per_epoch,
+             budget["planned_steps"], budget["why"])
+    t = dataclasses.replace(t, epochs=epochs, early_stopping_patience=budget["patience"])
+    cfg = dataclasses.replace(cfg, train=t)
     with strategy.scope(), checkpointable_dropout():
         optimizer = wrap_optimizer(build_optimizer(t, steps_per_epoch * t.epochs), t.precision)
         model.compile(optimizer=optimizer, steps_per_execution=t.steps_per_execution)
@@ -120,7 +129,7 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
                    "epochs_run": epochs_run, "resumed_from_step": fit.start_step, "steps": fit.end_step,
                    "steps_planned": steps_per_epoch * t.epochs, "best": fit.best,
                    "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
-                   "cleaning": data.cleaning})
+                   "cleaning": data.cleaning, "budget": budget})
     report.update(job.report_extras(cfg, data, model, report))
     if t.baseline:
         floor = task.split_baseline(splits.train, splits.val, splits.test, cfg.seed)
