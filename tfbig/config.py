@@ -85,7 +85,7 @@ class TrainConfig:
     monitor: str = "val_loss"  # early stopping and the best checkpoint
     precision: str = "auto"  # auto (fastest for the hardware) | float32 | mixed_bfloat16 | mixed_float16 (loss scaling)
     steps_per_execution: int = 1
-    baseline: bool = False  # also fit TF-IDF + logistic regression on the same split
+    baseline: bool = True  # the floor: also fit the task's cheap baseline (TF-IDF + logistic regression) on the split
     accumulation_steps: int = 1  # k micro-batches of data.batch_size per optimizer step: effective batch k·b
     checkpoint_every_steps: int = 500  # resumable checkpoint every N steps (and at each epoch end); 0: epochs only
     resume: bool = True  # rerunning a run folder continues from its last checkpoint

@@ -21,6 +21,10 @@ def print_test_report(report: dict, name: str) -> None:
     base = report.get("baseline")
     if base:
         print(f"\n{base.get('model', 'baseline')} on the same split:\n{task.format_report(base)}")
+    if report.get("floor"):
+        from tfbig.reports.floor import floor_lines
+
+        print("\nthe floor (the baseline above):\n" + "\n".join(floor_lines(report)))
 
 
 def register(sub) -> None:

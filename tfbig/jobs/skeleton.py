@@ -12,8 +12,10 @@ from tfbig.data.shard_reader import ShardErrors
 from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
 from tfbig.distribute.cluster import num_workers
 from tfbig.distribute.precision import export_policy, set_precision, wrap_optimizer
+from tfbig.io_utils import atomic_write_text
 from tfbig.models.lora import save_run_adapters
 from tfbig.plan.from_config import log_plan
+from tfbig.reports.floor import class_counts, compare_to_floor, floor_check
 from tfbig.runs.folder import RunFolder
 from tfbig.runs.rebuild import rebuild_in_policy
 from tfbig.tasks.registry import get_task
@@ -135,7 +137,8 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
         floor = task.split_baseline(splits.train, splits.val, splits.test, cfg.seed)
         if floor is not None:
             report["baseline"] = floor
-    task.write_report(report, cfg.run_dir)
+            report["floor"] = compare_to_floor(task.floor_metrics(report), task.floor_metrics(floor))
+    images = task.write_report(report, cfg.run_dir)
     write_test_summaries(cfg.run_dir, report, t.epochs, task)
     from tfbig.export.saved_model import export_saved_model
 
@@ -145,4 +148,10 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     folder.save_weights(served)
     report.update(save_run_adapters(cfg, served, folder.path))  # LoRA runs: the adapters alone, a small file
     folder.write_report(report)
+    atomic_write_text(os.path.join(folder.path, "report.md"),
+                      task.markdown(report, f"{cfg.name}: test split", {"task": task.name, "job": job.kind}, images))
+    warning = floor_check(report, fit.history.history if fit.history else None,
+                          class_counts(getattr(splits.train, "labels", None)))
+    if warning:  # last, so it is the line the user sees when the run ends
+        log.warning(warning)
     return report

@@ -123,6 +123,11 @@ class Task:
         """Scalars of a report for TensorBoard's test summaries."""
         return {}
 
+    def floor_metrics(self, report: dict) -> dict:
+        """{metric: value} of a report (the model's or its baseline's) that the model must match or beat, higher
+        being better; {} for a task without a floor."""
+        return {}
+
     def report_images(self, report: dict) -> dict:
         """{name: PNG bytes} of a test report for TensorBoard."""
         return {}
