@@ -34,12 +34,13 @@ class Records(logging.Handler):
 
 @pytest.fixture(scope="module")
 def weak_run(tmp_path_factory, tiny_bert_dir):
-    """epochs auto (min_steps 12 → 2 epochs of 6 steps) at a learning rate too small to learn: below its floor."""
+    """epochs auto (min_steps 12 → 2 epochs of 6 steps) at a learning rate too small to learn: below its floor.
+    Balanced class weights go through the skeleton too (7 training texts of each class: every weight 1)."""
     tmp = str(tmp_path_factory.mktemp("weak"))
     data = write_tiny_folder_dataset(os.path.join(tmp, "data"))
     sets = tiny_run_overrides(tmp, data, tiny_bert_dir, "weak", **{
         "train.epochs": "auto", "train.min_steps": 12, "train.learning_rate": 1e-7,
-        "train.early_stopping_patience": 1, "train.checkpoint_every_steps": 0})
+        "train.early_stopping_patience": 1, "train.checkpoint_every_steps": 0, "train.class_weights": "balanced"})
     cfg = load_config(None, sets)
     val_loss, records, logger = ValLoss(), Records(), logging.getLogger("tfbig")
     logger.addHandler(records)
@@ -91,3 +92,7 @@ def test_a_run_below_its_floor_ends_with_the_warning_and_the_cause(weak_run):
     missing = never_predicted(report)
     assert ("never predicted: " + ", ".join(missing) in line) == bool(missing)
     assert "Likely cause: " in line and "no cause stands out" not in line
+
+
+def test_balanced_class_weights_are_recorded(weak_run):
+    assert weak_run["report"]["class_weights"] == {"c0": 1.0, "c1": 1.0, "c2": 1.0}

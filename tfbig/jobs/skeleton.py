@@ -21,6 +21,7 @@ from tfbig.runs.rebuild import rebuild_in_policy
 from tfbig.tasks.registry import get_task
 from tfbig.train.budget import resolve_budget
 from tfbig.train.callbacks import write_test_summaries
+from tfbig.train.class_weights import set_class_weights
 from tfbig.train.epoch_data import EpochData
 from tfbig.train.evaluation import evaluate_split
 from tfbig.train.fit import fit_resumable
@@ -91,6 +92,7 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     data = job.load_data(cfg)
     splits, task, tok = data.splits, data.task, data.tokenizer
     folder.write_labels(task.labels)
+    class_weights = set_class_weights(task, splits.train, t.class_weights)  # before the model traces its loss
     val_ds = None
     if len(splits.val):
         val_ds = task.split_dataset(splits.val, tok, d.batch_size, bucketing=d.bucketing,
@@ -132,6 +134,8 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
                    "steps_planned": steps_per_epoch * t.epochs, "best": fit.best,
                    "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
                    "cleaning": data.cleaning, "budget": budget})
+    if class_weights:
+        report["class_weights"] = class_weights
     report.update(job.report_extras(cfg, data, model, report))
     if t.baseline:
         floor = task.split_baseline(splits.train, splits.val, splits.test, cfg.seed)

@@ -23,6 +23,8 @@ def report_markdown(report: dict, title: str, details: dict | None = None, image
               _row(["---", "---:", "---:", "---:", "---:"])]
     for name, c in report["per_class"].items():
         lines.append(_row([name, f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", c["support"]]))
+    if report.get("never_predicted"):
+        lines += ["", f"Never predicted on this split: {', '.join(report['never_predicted'])}."]
     if report.get("floor"):
         base = (report.get("baseline") or {}).get("model", "baseline")
         lines += ["", "## The floor", "", f"The same split scored by {base}; the model must match or beat it.", "",
