@@ -30,7 +30,7 @@ def print_test_report(report: dict, name: str) -> None:
 def register(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a classifier, evaluate it, export a SavedModel")
     add_config_args(p)
-    p.add_argument("--seeds", default="", metavar="0,1,2",
+    p.add_argument("--seeds", default=None, metavar="0,1,2",
                    help="run once per seed, one after another, each in <run_dir>/seed_<n>/, then write "
                         "seeds_summary.json and .md (mean ± sample std of every metric) in <run_dir>")
     p.set_defaults(func=run)
@@ -41,7 +41,7 @@ def run(args) -> int:
     from tfbig.jobs.train_job import train_run
 
     cfg = load_config(args.config, args.set)
-    if getattr(args, "seeds", ""):
+    if getattr(args, "seeds", None):
         return run_seeds(cfg, args.seeds)
     report = train_run(cfg)
     print(f"\nrun folder: {cfg.run_dir}")
