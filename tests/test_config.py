@@ -169,3 +169,16 @@ def test_distill_config_checks_the_teachers_folder_and_its_own_monitors(tmp_path
         load_distill_config(None, ["data.max_length=128"], teachers=[teacher])
     with pytest.raises(UserError, match="train.monitor 'val_kd' is not one of"):
         load_config(None, ["train.monitor=val_kd", f"model.model_dir={tiny_bert_dir}", "data.max_length=16"])
+
+
+def test_epochs_auto_by_default_or_an_integer_and_the_budget_fields():
+    cfg = load_config(None)
+    assert cfg.train.epochs == "auto" and cfg.train.min_steps == 300 and cfg.train.max_epochs == 20
+    assert load_config(None, ["train.epochs=4"]).train.epochs == 4
+    assert load_config(None, ["train.epochs=AUTO"]).train.epochs == "auto"
+    with pytest.raises(UserError, match="train.epochs': expected an integer or auto, got 'many'"):
+        load_config(None, ["train.epochs=many"])
+    with pytest.raises(UserError, match="train.epochs must be at least 1 or auto, got 0"):
+        load_config(None, ["train.epochs=0"])
+    with pytest.raises(UserError, match="train.min_steps and train.max_epochs must be at least 1"):
+        load_config(None, ["train.max_epochs=0"])

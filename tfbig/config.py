@@ -10,6 +10,7 @@ import yaml
 from tfbig.errors import UserError
 from tfbig.names import (BACKBONES, DECAYS, DOCUMENTS, EXPORT_PRECISIONS, FORMATS, LORA_TARGETS, MONITORS, ON_ERRORS,
                          OPTIMIZERS, PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
+from tfbig.names import CLASS_WEIGHTS
 
 # A model folder's config.json without max_position_embeddings gets BERT's (and BertEncoder's) default.
 DEFAULT_MAX_POSITIONS = 512
@@ -83,16 +84,21 @@ class TrainConfig:
     warmup_fraction: float = 0.1  # of all steps, linear from 0
     decay: str = "linear"  # linear | constant, after warmup
     clip_norm: float = 1.0  # global-norm clipping; 0 disables
-    epochs: int = 3
+    # "auto": enough epochs for min_steps optimizer steps (at most max_epochs), early stopping deciding the end
+    # (tfbig.train.budget); an integer N: exactly N epochs, as before.
+    epochs: Any = field(default="auto", metadata={"int_or": ("auto",)})
     early_stopping_patience: int = 1  # epochs without val improvement; 0 disables
     monitor: str = "val_loss"  # early stopping and the best checkpoint
     precision: str = "auto"  # auto (fastest for the hardware) | float32 | mixed_bfloat16 | mixed_float16 (loss scaling)
     steps_per_execution: int = 1
-    baseline: bool = False  # also fit TF-IDF + logistic regression on the same split
+    baseline: bool = True  # the floor: also fit the task's cheap baseline (TF-IDF + logistic regression) on the split
     accumulation_steps: int = 1  # k micro-batches of data.batch_size per optimizer step: effective batch k·b
     checkpoint_every_steps: int = 500  # resumable checkpoint every N steps (and at each epoch end); 0: epochs only
     resume: bool = True  # rerunning a run folder continues from its last checkpoint
     recompute: str = "none"  # none | blocks: recompute each encoder block's activations in the backward pass
+    min_steps: int = 300  # epochs auto: the fewest optimizer steps planned (small data gets more epochs)
+    max_epochs: int = 20  # epochs auto: the most epochs planned
+    class_weights: str = "none"  # none | balanced: each example's loss weighted n / (C·count of its class)
 
 
 @dataclass
@@ -185,6 +191,18 @@ def _coerce(value: Any, default: Any, key: str) -> Any:
     return value
 
 
+def _int_or_word(value: Any, words: tuple, key: str):
+    """An integer, or one of `words` (train.epochs: 3 or "auto"); else names the key."""
+    if isinstance(value, str) and value.strip().lower() in words:
+        return value.strip().lower()
+    try:
+        if not isinstance(value, bool) and float(value) == int(float(value)):
+            return int(float(value))
+    except (TypeError, ValueError):
+        pass
+    raise UserError(f"config key '{key}': expected an integer or {' | '.join(words)}, got {value!r}")
+
+
 def _build(cls, raw: dict, where: str = ""):
     if not isinstance(raw, dict):
         raise UserError(f"config section '{where.rstrip('.') or 'top'}' must be a mapping")
@@ -197,6 +215,8 @@ def _build(cls, raw: dict, where: str = ""):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         if dataclasses.is_dataclass(default):
             kwargs[key] = _build(type(default), value or {}, f"{where}{key}.")
+        elif f.metadata.get("int_or"):
+            kwargs[key] = _int_or_word(value, f.metadata["int_or"], where + key)
         else:
             kwargs[key] = _coerce(value, default, where + key)
     return cls(**kwargs)
@@ -272,8 +292,12 @@ def validate(cfg) -> None:
                         f"rank {lora.rank}, alpha {lora.alpha}, dropout {lora.dropout}, targets {lora.targets}")
     if t.learning_rate <= 0:
         raise UserError(f"train.learning_rate must be positive, got {t.learning_rate}")
-    if t.epochs < 1:
-        raise UserError(f"train.epochs must be at least 1, got {t.epochs}")
+    if t.epochs != "auto" and t.epochs < 1:
+        raise UserError(f"train.epochs must be at least 1 or auto, got {t.epochs}")
+    if t.min_steps < 1 or t.max_epochs < 1:
+        raise UserError(f"train.min_steps and train.max_epochs must be at least 1, got {t.min_steps} and "
+                        f"{t.max_epochs}")
+    check_choice(t.class_weights, CLASS_WEIGHTS, "train.class_weights")
     if t.l2 < 0 or t.l1 < 0 or t.weight_decay < 0:
         raise UserError("train.l2, train.l1 and train.weight_decay must be non-negative")
     if d.batch_size < 1:

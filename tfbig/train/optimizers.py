@@ -34,8 +34,15 @@ class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def build_optimizer(train_cfg, total_steps: int):
-    """Returns the tf-keras optimizer named by `train_cfg.optimizer` with its schedule and clipping."""
+    """Returns the tf-keras optimizer named by `train_cfg.optimizer` with its schedule and clipping.
+
+    total_steps: int. The optimizer steps the schedule spans. With `train.epochs: auto` the caller resolves the
+        epochs first (tfbig.train.budget.resolve_budget): `steps * "auto"` is a string, not a step count.
+    """
     t = train_cfg
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int):
+        raise ValueError(f"build_optimizer: total_steps must be an integer number of steps, got {total_steps!r}; "
+                         "with train.epochs auto, resolve the epochs first (tfbig.train.budget.resolve_budget)")
     check_choice(t.decay, DECAYS, "train.decay")
     lr = WarmupDecay(t.learning_rate, total_steps, int(round(t.warmup_fraction * total_steps)), t.decay)
     kw = {"global_clipnorm": t.clip_norm} if t.clip_norm > 0 else {}
