@@ -9,7 +9,7 @@ import yaml
 
 from tfbig.errors import UserError
 from tfbig.names import (BACKBONES, DECAYS, EXPORT_PRECISIONS, FORMATS, LORA_TARGETS, MONITORS, ON_ERRORS,
-                         OPTIMIZERS, PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
+                         OPTIMIZERS, PRECISION_CHOICES, RECOMPUTES, STRATEGIES, LONG_SENTENCES)
 
 # A model folder's config.json without max_position_embeddings gets BERT's (and BertEncoder's) default.
 DEFAULT_MAX_POSITIONS = 512
@@ -34,6 +34,11 @@ class DataConfig:
     train: str = ""
     validation: str = ""  # "" holds out val_fraction of train (stratified, seeded with seed)
     test: str = ""  # required with train
+    # Tagging (task: tagging): CoNLL's tag column (0-based; "" the last) or JSONL's tag-list key ("" is "tags").
+    tag_column: str = ""
+    max_words: int = 128  # words per tagged sentence; longer ones are split or truncated (long_sentences)
+    long_sentences: str = "split"  # split | truncate
+    label_all_tokens: bool = False  # every word piece carries its word's tag (transformers' label_all_tokens)
 
 
 def check_given_splits(d: DataConfig) -> None:
@@ -254,6 +259,7 @@ def validate(cfg) -> None:
     check_choice(cfg.runtime.strategy, STRATEGIES, "runtime.strategy")
     check_choice(d.format, FORMATS, "data.format")
     check_choice(d.on_error, ON_ERRORS, "data.on_error")
+    check_choice(d.long_sentences, LONG_SENTENCES, "data.long_sentences")
     check_choice(t.recompute, RECOMPUTES, "train.recompute")
     lora = cfg.model.lora
     for target in lora.targets:

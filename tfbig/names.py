@@ -13,7 +13,7 @@ PRECISION_CHOICES = ("auto",) + PRECISIONS  # train.precision: auto is resolved 
 # export_precision: same (the policy the run trained in), auto (the fastest for this hardware), or a compute type
 EXPORT_PRECISIONS = ("same", "auto", "float32", "bfloat16")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")  # runtime.strategy
-FORMATS = ("auto", "folder", "csv", "tsv", "jsonl", "tfrecord")  # data.format
+FORMATS = ("auto", "folder", "csv", "tsv", "jsonl", "tfrecord", "conll", "word_tag")  # data.format
 ON_ERRORS = ("raise", "skip")  # data.on_error
 # model.lora.targets: the Dense layers of each block that may get an adapter (tfbig.models.lora)
 LORA_TARGETS = ("query", "key", "value", "attention_output", "intermediate", "output")
@@ -23,3 +23,4 @@ RECOMPUTES = ("none", "blocks")  # train.recompute
 # own name, validation values with `val_`. train.monitor picks one for early stopping and the best checkpoint.
 CLASSIFIER_METRICS = ("loss", "ce", "l2_term", "l1_term", "accuracy", "macro_f1")
 MONITORS = tuple(f"val_{m}" for m in CLASSIFIER_METRICS) + CLASSIFIER_METRICS
+LONG_SENTENCES = ("split", "truncate")  # data.long_sentences: a tagged sentence over data.max_words
