@@ -56,8 +56,8 @@ def test_saved_config_loads_back_equal(tmp_path):
     ("runtime.strategy=mirorred", "runtime.strategy 'mirorred' is not one of auto, default, one_device, mirrored, "
                                   "multi_worker, tpu; did you mean 'mirrored'?"),
     ("train.optimizer=adamW", "train.optimizer 'adamW' is not one of adam, adamw, adagrad, sgd; did you mean 'adamw'?"),
-    ("data.format=jsonn", "data.format 'jsonn' is not one of auto, folder, csv, tsv, jsonl, tfrecord; "
-                          "did you mean 'jsonl'?"),
+    ("data.format=jsonn", "data.format 'jsonn' is not one of auto, folder, csv, tsv, jsonl, tfrecord, conll, "
+                          "word_tag; did you mean 'jsonl'?"),
     ("data.on_error=skp", "data.on_error 'skp' is not one of raise, skip; did you mean 'skip'?"),
     ("train.monitor=val_acc", "did you mean 'val_accuracy'?"),
     ("train.monitor=val_f1", "did you mean 'val_macro_f1'?"),
