@@ -9,6 +9,7 @@ import logging
 import os
 
 from tfbig.data.text_files import Examples, _check_file
+from tfbig.data.word_tags import oanc_sentences, split_word_tag
 from tfbig.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -63,14 +64,6 @@ def iter_conll(path: str, tag_column: str = "", on_error: str = "raise", skipped
         tags.append(columns[_column(tag_column, len(columns), path, number)].strip())
     if words:
         yield words, tags
-
-
-def split_word_tag(token: str):
-    """`word/TAG` → (word, tag) at the last slash (a word may hold slashes: `1/2/CD`); None without one."""
-    word, slash, tag = token.rpartition("/")
-    if not slash or not word or not tag:
-        return None
-    return word, tag
 
 
 def iter_word_tag(path: str, on_error: str = "raise", skipped: list | None = None):
@@ -194,8 +187,6 @@ def read_tagged(data_cfg) -> tuple:
     stats: dict = {}
     skipped: list = []
     if data_cfg.source == "oanc_pos":
-        from tfbig.data.word_tags import oanc_sentences
-
         sentences = oanc_sentences()
     else:
         if not os.path.exists(data_cfg.source):

