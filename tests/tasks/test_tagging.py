@@ -133,3 +133,24 @@ def test_global_batch_average_on_two_replicas(tiny_bert_dir):
     assert out["moved"] > 1e-4 and out["diff"] <= 1e-6
     assert out["mirrored_ce"] == pytest.approx(out["one_ce"], abs=1e-6)
     assert out["one_ce"] == pytest.approx(out["hand_ce"], rel=1e-5)
+
+
+def test_distillation_kl_per_token_at_labelled_positions(tiny_bert_dir):
+    """α = 0: the objective is T²·KL per labelled piece, averaged over the labelled pieces; 0 for a copy."""
+    from tfbig.distill.model import DistillationModel
+
+    tags = sorted({t for _, ts in SENTENCES for t in ts})
+    teacher, student = tiny_tagger(tiny_bert_dir, tags, seed=0), tiny_tagger(tiny_bert_dir, tags, seed=1)
+    tok = BertTextTokenizer.from_model_dir(tiny_bert_dir, max_length=16)
+    x, y = next(iter(student.task.split_dataset(examples(SENTENCES), tok, 2, bucketing=False)))
+    model = DistillationModel(teacher, student, temperature=2.0, alpha=0.0)
+    got = float(model.compute_objective(x, y, training=False)["loss"])
+    t, s = teacher(x).numpy() / 2.0, student(x).numpy() / 2.0
+    kl = (np.exp(log_softmax(t)) * (log_softmax(t) - log_softmax(s))).sum(-1) * 4.0  # (B, T)
+    labelled = y.numpy() != IGNORE
+    assert got == pytest.approx(float(kl[labelled].mean()), rel=1e-4)  # float32 KL of near distributions
+    assert abs(kl[labelled].mean() - kl[x["attention_mask"].numpy() == 1].mean()) > 1e-6  # the mask matters
+    same = DistillationModel(teacher, teacher, temperature=2.0, alpha=0.0)
+    assert float(same.compute_objective(x, y, training=False)["loss"]) == pytest.approx(0.0, abs=1e-6)
+    two = student.task.soft_targets([teacher(x), teacher(x)], [0.5, 0.5], 2.0)
+    np.testing.assert_allclose(two.numpy(), log_softmax(t), atol=1e-5)

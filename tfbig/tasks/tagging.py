@@ -246,6 +246,21 @@ class TaggingTask(Task):
 
         return TaggingServingModule(model, tokenizer, self, asset_files)
 
+    # --- distillation -----------------------------------------------------------------------------------
+    def soft_targets(self, teacher_outputs, weights, temperature):
+        """(B, T, C) log of the teachers' weighted softened tag distributions, at every piece."""
+        logs = [tf.nn.log_softmax(tf.cast(t, tf.float32) / temperature, axis=-1) for t in teacher_outputs]
+        if len(logs) == 1:
+            return logs[0]
+        log_w = tf.reshape(tf.math.log(tf.constant(weights, tf.float32)), [-1, 1, 1, 1])  # (K, 1, 1, 1)
+        return tf.reduce_logsumexp(tf.stack(logs) + log_w, axis=0)
+
+    def distill_loss(self, student_outputs, targets, temperature):
+        """(B, T) T²·KL per piece; `loss_weights` keeps the labelled ones (the objective's global mean)."""
+        from tfbig.tasks.soft_targets import kd_per_example
+
+        return kd_per_example(student_outputs, targets, temperature)
+
     def export_metadata(self):
         return {**super().export_metadata(), "label_all_tokens": self.label_all_tokens}
 
