@@ -104,3 +104,19 @@ def test_warmup_requests_run_on_the_export(tagging_run):
     assert {name for name, _ in requests} >= {"serving_default"}
     for name, inputs in requests:
         served.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
+
+
+def test_a_one_layer_student_distils_from_the_tagger(tagging_run, tiny_bert_dir):
+    """distill on the tagger: the teachers run live (per-token outputs are not cached), the student reports."""
+    tmp, teacher_report = tagging_run
+    from tfbig.distill.config import DistillRunConfig
+    from tfbig.jobs.distill_job import distill_run
+
+    sets = tiny_run_overrides(tmp, os.path.join(tmp, "train.conll"), tiny_bert_dir, "student") + [
+        "train.epochs=1", "train.monitor=val_loss", "data.test_fraction=0.25", "data.val_fraction=0.25",
+        "data.max_words=6", "student.num_layers=1", f"distill.teachers=[{os.path.join(tmp, 'runs', 'tagger')}]"]
+    report = distill_run(load_config(None, sets, cls=DistillRunConfig))
+    assert report["task"] == "tagging" and report["job"] == "distill"
+    assert report["teacher_logits_seconds"] is None  # live teacher
+    assert report["teacher_report"]["token_accuracy"] == pytest.approx(teacher_report["token_accuracy"])
+    assert report["student_params"] < report["teacher_params"] and 0 <= report["token_accuracy"] <= 1

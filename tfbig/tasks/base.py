@@ -40,6 +40,9 @@ class Task:
     loss_name = "task_loss"  # the per-example term's name in the fit logs and TensorBoard
     # The metric that says the most, for early stopping and the best checkpoint (validation prefix added).
     monitor_default = "val_loss"
+    # Whether distillation may cache the teachers' outputs per example (tfbig.distill.cache): not for outputs
+    # per token, whose length depends on the batch's padding.
+    cacheable_outputs = True
 
     def __init__(self, labels: list | None = None):
         self.labels = list(labels) if labels is not None else None

@@ -75,6 +75,7 @@ class TaggingTask(Task):
     name = "tagging"
     loss_name = "ce"
     monitor_default = "val_token_accuracy"
+    cacheable_outputs = False  # (B, T, C) per piece: the teachers run live in distillation
 
     def __init__(self, labels: list | None = None, label_all_tokens: bool = False):
         super().__init__(labels)
