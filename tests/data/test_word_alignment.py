@@ -76,3 +76,14 @@ def test_raw_text_words_offsets_and_same_ids_as_text(toks):
         spans = [text[b:e] for b, e in zip(begin[i].numpy(), end[i].numpy())]
         assert spans == [w.decode() for w in words[i].numpy()]
     assert align(tok, words)["input_ids"].to_list() == tok.tokenize(texts).to_list()
+
+
+def test_core_ops_tokenizer_aligns_the_same(toks, minilm_dir):
+    from tfbig.data.core_tokenizer import CoreBertTokenizer
+
+    tok, _ = toks
+    core = CoreBertTokenizer.from_model_dir(minilm_dir, max_length=24)
+    tags = tf.ragged.constant([list(range(len(s))) for s in SENTENCES])
+    fast, slow = align(tok, tf.ragged.constant(SENTENCES), tags), align(core, tf.ragged.constant(SENTENCES), tags)
+    for key in ("input_ids", "word_starts", "labels"):
+        assert fast[key].to_list() == slow[key].to_list(), key

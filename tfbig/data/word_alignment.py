@@ -18,10 +18,11 @@ IGNORE = -100  # the label of a position no loss or metric counts (transformers'
 
 
 def word_pieces(tokenizer, words):
-    """ragged (B, W) strings → ragged (B, W, P) int32 piece ids of each word (tokenizer: BertTextTokenizer)."""
-    flat = bert_normalize.normalize(words.flat_values, tokenizer.lower_case, tokenizer.strip_accents)
-    sub_words = bert_normalize.split_words(flat)  # (N, S): a word splits at punctuation, as BERT's does
-    pieces = tokenizer._wordpiece.tokenize(sub_words).merge_dims(1, 2)  # (N, P)
+    """ragged (B, W) strings → ragged (B, W, P) int32 piece ids of each word.
+
+    tokenizer: BertTextTokenizer (tensorflow-text ops) or CoreBertTokenizer (core TF ops): the same ids.
+    """
+    pieces = tokenizer.pieces_of_words(words.flat_values)  # (N, P)
     return tf.RaggedTensor.from_row_splits(pieces, tf.cast(words.row_splits, pieces.row_splits.dtype))
 
 
