@@ -154,3 +154,23 @@ def test_distillation_kl_per_token_at_labelled_positions(tiny_bert_dir):
     assert float(same.compute_objective(x, y, training=False)["loss"]) == pytest.approx(0.0, abs=1e-6)
     two = student.task.soft_targets([teacher(x), teacher(x)], [0.5, 0.5], 2.0)
     np.testing.assert_allclose(two.numpy(), log_softmax(t), atol=1e-5)
+
+
+def test_serving_module_edges_in_memory(tiny_bert_dir):
+    """Empty texts and batches, empty words and trailing padding words: shapes hold, no-piece words get ""."""
+    from tfbig.tasks.tagging_serving import TaggingServingModule
+
+    model = tiny_tagger(tiny_bert_dir, ["DT", "NN", "VB"])
+    module = TaggingServingModule(model, BertTextTokenizer.from_model_dir(tiny_bert_dir, max_length=16), model.task)
+    out = module.serve_text(tf.constant(["the  club", "", "☃ ,"]))
+    assert out["words"].numpy().tolist() == [[b"the", b"club"], [b"", b""], ["☃".encode(), b","]]
+    assert out["start"].numpy().tolist() == [[0, 5], [-1, -1], [0, 2]]
+    assert out["end"].numpy().tolist() == [[3, 9], [-1, -1], [1, 3]]
+    assert out["probabilities"].shape == (3, 2, 3) and out["tag_ids"].numpy()[1].tolist() == [-1, -1]
+    assert module.serve_text(tf.constant([], tf.string))["tags"].shape == (0, 0)
+    words = module.predict_words(tf.constant([["the", "", "club", ""], ["game", "", "", ""]]))
+    assert words["tags"].shape == (2, 4) and words["tag_ids"].numpy()[:, 1].tolist() == [-1, -1]
+    assert words["tags"].numpy()[1, 1:].tolist() == [b"", b"", b""]
+    # The same words tag the same, whether sent as text or as words.
+    np.testing.assert_array_equal(module.serve_text(tf.constant(["the club"]))["tag_ids"].numpy()[0],
+                                  words["tag_ids"].numpy()[0, [0, 2]])
