@@ -14,6 +14,7 @@ floor, and tfbig's train-step throughput vs transformers' TFBertForTokenClassifi
 
     python benchmarks/tagging.py            # the full run (hours on 2 CPU cores; minutes on a GPU)
     python benchmarks/tagging.py --quick    # a smoke run: 400 sentences, 1 seed, 1 epoch, a few timed steps
+    python benchmarks/tagging.py --sentences 2000 --seeds 1 --epochs 2   # a middle size for a CPU
 """
 import argparse
 import json
@@ -130,14 +131,17 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--throughput-sentences", type=int, default=2048)
+    parser.add_argument("--sentences", type=int, default=0, help="the first N OANC sentences only (0: all)")
     args = parser.parse_args()
     seeds, epochs, n_through = (1, 1, 4 * BATCH) if args.quick else (args.seeds, args.epochs,
                                                                       args.throughput_sentences)
     from tfbig.model_folder import default_model_dir
 
     model_dir = default_model_dir()
+    subset = 0
     with tempfile.TemporaryDirectory() as tmp:
-        source = write_subset(os.path.join(tmp, "oanc400.txt"), 400) if args.quick else "oanc_pos"
+        subset = 400 if args.quick else args.sentences
+        source = write_subset(os.path.join(tmp, f"oanc{subset}.txt"), subset) if subset else "oanc_pos"
         runs = [accuracy_run(tmp, source, seed, epochs) for seed in range(seeds)]
     for seed, r in enumerate(runs):
         print(f"seed {seed}: token accuracy {r['acc']:.4f}  baseline {r['baseline']:.4f}  fit {r['seconds']:.0f} s")
@@ -152,7 +156,8 @@ def main():
                       "pos_baseline_acc": round(float(np.mean([r["baseline"] for r in runs])), 4),
                       "train_seconds": round(float(np.mean([r["seconds"] for r in runs])), 1),
                       "hf_tokens_per_s": round(hf, 1), "tfbig_tokens_per_s": round(ours, 1),
-                      "speedup": round(ours / hf, 3), "distill_kept": None, "quick": bool(args.quick)}))
+                      "speedup": round(ours / hf, 3), "distill_kept": None, "quick": bool(args.quick),
+                      "sentences": subset or "all", "seeds": seeds, "epochs": epochs}))
 
 
 if __name__ == "__main__":
