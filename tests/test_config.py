@@ -56,8 +56,8 @@ def test_saved_config_loads_back_equal(tmp_path):
     ("runtime.strategy=mirorred", "runtime.strategy 'mirorred' is not one of auto, default, one_device, mirrored, "
                                   "multi_worker, tpu; did you mean 'mirrored'?"),
     ("train.optimizer=adamW", "train.optimizer 'adamW' is not one of adam, adamw, adagrad, sgd; did you mean 'adamw'?"),
-    ("data.format=jsonn", "data.format 'jsonn' is not one of auto, folder, csv, tsv, jsonl, tfrecord; "
-                          "did you mean 'jsonl'?"),
+    ("data.format=jsonn", "data.format 'jsonn' is not one of auto, folder, csv, tsv, jsonl, tfrecord, conll, "
+                          "word_tag; did you mean 'jsonl'?"),
     ("data.on_error=skp", "data.on_error 'skp' is not one of raise, skip; did you mean 'skip'?"),
     ("data.documents=blank", "data.documents 'blank' is not one of file, blank_line; did you mean 'blank_line'?"),
     ("data.mask_rate=0", "data.mask_rate must be in (0, 1), got 0.0"),

@@ -8,9 +8,8 @@ from typing import Any, ClassVar
 import yaml
 
 from tfbig.errors import UserError
-from tfbig.names import (BACKBONES, DECAYS, DOCUMENTS, EXPORT_PRECISIONS, FORMATS, LORA_TARGETS, MONITORS, ON_ERRORS,
-                         OPTIMIZERS, PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
-from tfbig.names import CLASS_WEIGHTS
+from tfbig.names import (BACKBONES, CLASS_WEIGHTS, DECAYS, DOCUMENTS, EXPORT_PRECISIONS, FORMATS, LONG_SENTENCES,
+                         LORA_TARGETS, MONITORS, ON_ERRORS, OPTIMIZERS, PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
 
 # A model folder's config.json without max_position_embeddings gets BERT's (and BertEncoder's) default.
 DEFAULT_MAX_POSITIONS = 512
@@ -41,6 +40,11 @@ class DataConfig:
     dedup: bool = True  # drop exact-duplicate documents (a hash set: ~100 bytes a document)
     mask_rate: float = 0.15  # of the non-special tokens of each row, chosen for the MLM loss (80/10/10)
     whole_word_masking: bool = False  # all word pieces of a word (## continuations) chosen together
+    # Tagging (task: tagging): CoNLL's tag column (0-based; "" the last) or JSONL's tag-list key ("" is "tags").
+    tag_column: str = ""
+    max_words: int = 128  # words per tagged sentence; longer ones are split or truncated (long_sentences)
+    long_sentences: str = "split"  # split | truncate
+    label_all_tokens: bool = False  # every word piece carries its word's tag (transformers' label_all_tokens)
 
 
 def check_given_splits(d: DataConfig) -> None:
@@ -283,6 +287,7 @@ def validate(cfg) -> None:
     check_choice(d.documents, DOCUMENTS, "data.documents")
     if not 0 < d.mask_rate < 1:
         raise UserError(f"data.mask_rate must be in (0, 1), got {d.mask_rate}")
+    check_choice(d.long_sentences, LONG_SENTENCES, "data.long_sentences")
     check_choice(t.recompute, RECOMPUTES, "train.recompute")
     lora = cfg.model.lora
     for target in lora.targets:

@@ -43,6 +43,9 @@ class Task:
     # (C,) loss weight of each class id, or None (all 1): train.class_weights balanced sets it on the instance
     # from the training split (tfbig.train.class_weights) before the model traces its loss.
     class_weights = None
+    # Whether distillation may cache the teachers' outputs per example (tfbig.distill.cache): not for outputs
+    # per token, whose length depends on the batch's padding.
+    cacheable_outputs = True
 
     def __init__(self, labels: list | None = None):
         self.labels = list(labels) if labels is not None else None
