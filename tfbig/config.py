@@ -87,6 +87,7 @@ class TrainConfig:
     checkpoint_every_steps: int = 500  # resumable checkpoint every N steps (and at each epoch end); 0: epochs only
     resume: bool = True  # rerunning a run folder continues from its last checkpoint
     recompute: str = "none"  # none | blocks: recompute each encoder block's activations in the backward pass
+    decay_power: float = 1.0  # train.decay polynomial: the rate after warmup is peak·(1 − progress)^decay_power
 
 
 @dataclass

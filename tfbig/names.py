@@ -23,3 +23,7 @@ RECOMPUTES = ("none", "blocks")  # train.recompute
 # own name, validation values with `val_`. train.monitor picks one for early stopping and the best checkpoint.
 CLASSIFIER_METRICS = ("loss", "ce", "l2_term", "l1_term", "accuracy", "macro_f1")
 MONITORS = tuple(f"val_{m}" for m in CLASSIFIER_METRICS) + CLASSIFIER_METRICS
+
+# Pretraining (tfbig pretrain): LAMB for large batches; polynomial decay (1 - progress)^train.decay_power.
+OPTIMIZERS += ("lamb",)
+DECAYS += ("polynomial",)
