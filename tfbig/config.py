@@ -313,3 +313,17 @@ def save_config(cfg, path: str) -> None:
     from tfbig.io_utils import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))
+
+
+@dataclass
+class MlmConfig:
+    """`tfbig pretrain`'s masked-language-model settings (the masking itself is data.mask_rate & co.)."""
+    preset: str = ""  # "": continue model.model_dir's pretraining; tiny | mini | small | medium | base | large: from scratch
+    vocab: str = ""  # from scratch: a vocab.txt; "" takes model.model_dir's (the bundled MiniLM's by default)
+
+
+@dataclass
+class PretrainRunConfig(RunConfig):
+    """A `tfbig pretrain` run: RunConfig with task mlm and an `mlm` section."""
+    task: str = "mlm"
+    mlm: MlmConfig = field(default_factory=MlmConfig)

@@ -154,11 +154,11 @@ def tiny_mlm_batches(tokenizer, texts: list, batch_size: int, mask_rate: float =
 
 class TinyMlmEpochData:
     """A stand-in for tfbig.data.mlm_batches.CorpusEpochData in tests: EpochData's interface over
-    `tiny_mlm_batches`, masks drawn anew each epoch from (seed, epoch); `validation()` the held-out texts."""
+    `tiny_mlm_batches` of `texts` (one document a sequence), masks drawn anew each epoch from (seed, epoch);
+    `validation()`: the same texts with masks fixed by the seed."""
 
-    def __init__(self, texts: list, val_texts: list, tokenizer, batch_size: int, seed: int = 0,
-                 mask_rate: float = 0.15):
-        self.texts, self.val_texts, self.tokenizer = list(texts), list(val_texts), tokenizer
+    def __init__(self, texts: list, tokenizer, batch_size: int, seed: int = 0, mask_rate: float = 0.15):
+        self.texts, self.tokenizer = list(texts), tokenizer
         self.batch_size, self.seed, self.mask_rate = int(batch_size), int(seed), float(mask_rate)
 
     def epoch(self, epoch: int):
@@ -179,4 +179,4 @@ class TinyMlmEpochData:
         return ds
 
     def validation(self):
-        return tiny_mlm_batches(self.tokenizer, self.val_texts, self.batch_size, self.mask_rate, seed=self.seed)
+        return tiny_mlm_batches(self.tokenizer, self.texts, self.batch_size, self.mask_rate, seed=self.seed)

@@ -7,6 +7,7 @@ from tfbig._keras import tf
 from tfbig.errors import UserError
 
 MASK_TOKEN = "[MASK]"
+TOP_K = 10  # fills per mask an export returns (tfbig predict --top-k shows the first k)
 
 
 def mask_id_of(vocab: list, where: str = "the vocabulary") -> int:
@@ -49,7 +50,7 @@ class FillMaskModule(tf.Module):
     tokenizer: BertTextTokenizer. top_k: int. Fills per mask.
     """
 
-    def __init__(self, model, tokenizer, asset_files: dict | None = None, top_k: int = 5):
+    def __init__(self, model, tokenizer, asset_files: dict | None = None, top_k: int = TOP_K):
         from tfbig.models.lora import served_variables
 
         super().__init__(name="tfbig_fill_mask")
