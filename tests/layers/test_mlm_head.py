@@ -64,3 +64,18 @@ def test_config_round_trip():
     assert again.get_config() == head.get_config()
     with pytest.raises(ValueError, match="activation"):
         MaskedLMHead(V, H, activation="swish")
+
+
+def test_mixed_bfloat16_head_returns_float32_close_to_float32(tied):
+    emb, head, seq = tied
+    expected = head({"sequence_output": seq}).numpy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        twin = MaskedLMHead(V, H, name="mlm16").tie_to(emb)
+        twin({"sequence_output": seq})
+        twin.set_weights(head.get_weights())
+        out = twin({"sequence_output": tf.cast(seq, tf.bfloat16)})
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert out.dtype == tf.float32 and twin.dense.kernel.dtype == tf.float32
+    np.testing.assert_allclose(out.numpy(), expected, atol=0.1)

@@ -60,7 +60,9 @@ class MaskedLMHead(keras.layers.Layer):
         return self._embeddings.word_embeddings
 
     def build(self, input_shape):
-        self.bias = self.add_weight(name="bias", shape=(self.vocab_size,), initializer="zeros", dtype="float32")
+        # Added to float32 logits: kept float32 when read under a mixed policy (no autocast to bfloat16).
+        self.bias = self.add_weight(name="bias", shape=(self.vocab_size,), initializer="zeros", dtype="float32",
+                                    experimental_autocast=False)
         super().build(input_shape)
 
     def call(self, inputs, training=False):
