@@ -95,3 +95,21 @@ def test_vocabulary_without_mask_is_a_user_error():
 def test_the_hf_backbone_is_refused():
     with pytest.raises(UserError, match="model.backbone tfbig"):
         get_task("mlm").head_for(keras.layers.Dense(2), 0.0)
+
+
+def test_accumulated_micro_batches_give_the_whole_batch_gradient(tok):
+    from tfbig.train.accumulation import accumulated_gradients
+
+    model = _model()
+    x, y = next(iter(tiny_mlm_batches(tok, TEXTS, batch_size=6, seed=5)))
+    w = y["mlm_weights"].numpy()
+    w[0, 1] = w[1, 1] = 1.0  # the first micro-batch holds 4 of the 8 masked slots: shares must follow the weights
+    y = {**y, "mlm_weights": tf.constant(w)}
+    model.compile(optimizer="sgd")
+    with tf.GradientTape() as tape:
+        loss = model.compute_objective(x, y, training=False)["loss"]
+    whole = tape.gradient(loss, model.learned_variables())
+    parts, _ = accumulated_gradients(model, x, y, steps=3)
+    for a, b, v in zip(whole, parts, model.learned_variables()):
+        a = np.zeros(v.shape) if a is None else tf.convert_to_tensor(a).numpy()  # the pooler: unused by MLM
+        np.testing.assert_allclose(a, b.numpy(), atol=1e-6, err_msg=v.name)
