@@ -82,7 +82,8 @@ def test_the_run_folder_rebuilds_and_fine_tuning_reads_the_encoder(scratch_run):
 def test_continued_pretraining_loads_the_checkpoint(tmp_path, tiny_bert_dir):
     from tfbig.models.checkpoint import read_bert_checkpoint
 
-    cfg = load_config(None, _sets(str(tmp_path), tiny_bert_dir, "continued", **{"train.epochs": 1}),
+    cfg = load_config(None, _sets(str(tmp_path), tiny_bert_dir, "continued",
+                                  **{"train.epochs": 1, "train.precision": "mixed_bfloat16"}),
                       cls=PretrainRunConfig, check_model=False)
     report = pretrain_run(cfg, job=StandInJob())
     state, _ = read_bert_checkpoint(report["encoder"])

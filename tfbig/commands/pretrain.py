@@ -13,10 +13,12 @@ def register(sub) -> None:
 def run(args) -> int:
     from tfbig.commands.train import print_test_report
     from tfbig.config import PretrainRunConfig, load_config
-    from tfbig.jobs.pretrain_job import pretrain_run
+    from tfbig.jobs.pretrain_job import check_pretrain_config, pretrain_run
+    from tfbig.runs.rebuild import run_model_dir
 
     # The model folder is checked by the job: from scratch (mlm.preset) it gives only the vocabulary.
     cfg = load_config(args.config, args.set, cls=PretrainRunConfig, check_model=False)
+    check_pretrain_config(cfg, run_model_dir(cfg))  # before TensorFlow starts: one line, exit 2
     report = pretrain_run(cfg)
     print(f"\nrun folder: {cfg.run_dir}")
     print(f"TensorBoard: tensorboard --logdir {cfg.run_dir}/logs")

@@ -50,11 +50,15 @@ def pretrain_tokenizer(cfg, model_dir: str) -> BertTextTokenizer:
 
 
 def check_pretrain_config(cfg, model_dir: str) -> None:
-    """What the model contradicts, before anything is read: the preset's name, and data.max_length against
-    the positions of the encoder that will be trained (the preset's, or the checkpoint's)."""
+    """What the model contradicts, before anything is read: a vocabulary without [MASK], the preset's name, and
+    data.max_length against the positions of the encoder that will be trained (the preset's, or the checkpoint's)."""
     from tfbig.config import check_choice, validate_against_model
     from tfbig.models.presets import PRESETS
 
+    path = mlm_vocab_file(cfg, model_dir)
+    if not os.path.isfile(path):
+        raise UserError(f"mlm.vocab: vocabulary file not found: {path}")
+    mask_id_of(read_vocab(path), path)
     if not cfg.mlm.preset:
         validate_against_model(cfg, model_dir)
         return

@@ -134,8 +134,7 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
         fit = fit_resumable(cfg, model, train, val_ds, task, cfg.run_dir, transform=shard_per_worker,
                             extra_callbacks=backups + list(extra_callbacks or []), own_resume=not backups)
         train_seconds = time.time() - start
-        log.info("training took %.0f s", train_seconds)
-        report = job.evaluate(cfg, data, served, val_ds)
+        report = job.evaluate(cfg, data, served, val_ds)  # logs one "evaluating ..." line
     epochs_run = len(fit.history.epoch) if fit.history else 0  # in this process: a resumed run counts the rest
     report.update({"task": task.name, "job": job.kind, "train_seconds": round(train_seconds, 1),
                    "epochs_run": epochs_run, "resumed_from_step": fit.start_step, "steps": fit.end_step,

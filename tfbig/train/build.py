@@ -76,6 +76,7 @@ def build_mlm_model(cfg, model_dir: str, task, vocab_size: int, name: str = "mlm
     model = TaskModel(backbone, task, dropout=m.dropout, l2=t.l2, l1=t.l1, penalty_exclude=t.penalty_exclude,
                       accumulation_steps=t.accumulation_steps, name=name)
     model(dummy_features())  # creates the head's variables (every position decoded: no mlm_positions)
+    backbone.pooler.trainable = False  # MLM never reads pooled_output: no gradient, no optimizer slots, no warning
     if not cfg.mlm.preset:
         state, path = read_bert_checkpoint(model_dir)
         load_mlm_head_weights(model.head, state, path)
