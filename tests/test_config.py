@@ -50,12 +50,12 @@ def test_saved_config_loads_back_equal(tmp_path):
 @pytest.mark.parametrize("override,message", [
     ("model.backbone=tfbgi", "model.backbone 'tfbgi' is not one of tfbig, hf; did you mean 'tfbig'?"),
     ("model.backbone=HF", "model.backbone 'HF' is not one of tfbig, hf; did you mean 'hf'?"),
-    ("train.decay=linaer", "train.decay 'linaer' is not one of linear, constant; did you mean 'linear'?"),
+    ("train.decay=linaer", "train.decay 'linaer' is not one of linear, constant, polynomial; did you mean 'linear'?"),
     ("train.precision=float16", "train.precision 'float16' is not one of auto, float32, mixed_bfloat16, "
                                 "mixed_float16; did you mean 'mixed_float16'?"),
     ("runtime.strategy=mirorred", "runtime.strategy 'mirorred' is not one of auto, default, one_device, mirrored, "
                                   "multi_worker, tpu; did you mean 'mirrored'?"),
-    ("train.optimizer=adamW", "train.optimizer 'adamW' is not one of adam, adamw, adagrad, sgd; did you mean 'adamw'?"),
+    ("train.optimizer=adamW", "train.optimizer 'adamW' is not one of adam, adamw, adagrad, sgd, lamb; did you mean 'adamw'?"),
     ("data.format=jsonn", "data.format 'jsonn' is not one of auto, folder, csv, tsv, jsonl, tfrecord, conll, "
                           "word_tag; did you mean 'jsonl'?"),
     ("data.on_error=skp", "data.on_error 'skp' is not one of raise, skip; did you mean 'skip'?"),
@@ -83,7 +83,7 @@ def test_check_choice_message_and_no_hint_when_nothing_is_near():
     assert check_choice("sgd", OPTIMIZERS, "train.optimizer") == "sgd"
     with pytest.raises(UserError) as e:
         check_choice("lion", OPTIMIZERS, "train.optimizer")
-    assert str(e.value) == "train.optimizer 'lion' is not one of adam, adamw, adagrad, sgd"
+    assert str(e.value) == "train.optimizer 'lion' is not one of adam, adamw, adagrad, sgd, lamb"
 
 
 def test_every_monitor_name_is_a_metric_the_classifier_logs(tiny_bert_dir):

@@ -103,6 +103,7 @@ class TrainConfig:
     min_steps: int = 300  # epochs auto: the fewest optimizer steps planned (small data gets more epochs)
     max_epochs: int = 20  # epochs auto: the most epochs planned
     class_weights: str = "none"  # none | balanced: each example's loss weighted n / (C·count of its class)
+    decay_power: float = 1.0  # train.decay polynomial: the rate after warmup is peak·(1 − progress)^decay_power
 
 
 @dataclass
@@ -350,3 +351,17 @@ def save_config(cfg, path: str) -> None:
     from tfbig.io_utils import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))
+
+
+@dataclass
+class MlmConfig:
+    """`tfbig pretrain`'s masked-language-model settings (the masking itself is data.mask_rate & co.)."""
+    preset: str = ""  # "": continue model.model_dir's pretraining; tiny | mini | small | medium | base | large: from scratch
+    vocab: str = ""  # from scratch: a vocab.txt; "" takes model.model_dir's (the bundled MiniLM's by default)
+
+
+@dataclass
+class PretrainRunConfig(RunConfig):
+    """A `tfbig pretrain` run: RunConfig with task mlm and an `mlm` section."""
+    task: str = "mlm"
+    mlm: MlmConfig = field(default_factory=MlmConfig)

@@ -28,3 +28,7 @@ CLASS_WEIGHTS = ("none", "balanced")  # train.class_weights: balanced weighs cla
 CLASSIFIER_METRICS = ("loss", "ce", "l2_term", "l1_term", "accuracy", "macro_f1")
 MONITORS = tuple(f"val_{m}" for m in CLASSIFIER_METRICS) + CLASSIFIER_METRICS
 LONG_SENTENCES = ("split", "truncate")  # data.long_sentences: a tagged sentence over data.max_words
+
+# Pretraining (tfbig pretrain): LAMB for large batches; polynomial decay (1 - progress)^train.decay_power.
+OPTIMIZERS += ("lamb",)
+DECAYS += ("polynomial",)

@@ -98,6 +98,16 @@ class Task:
         """A layer from the backbone's outputs dict to this task's outputs."""
         raise NotImplementedError
 
+    def head_for(self, backbone, dropout: float) -> keras.layers.Layer:
+        """The head on `backbone`: `build_head(dropout)`; a head that shares the backbone's weights (a masked-LM
+        decoder tied to the word embeddings) or needs its sizes builds itself here."""
+        return self.build_head(dropout)
+
+    def model_inputs(self, x, y):
+        """The features the model is called with in training and evaluation: `x`; a task whose head reads
+        part of the targets (the masked positions an MLM head decodes) adds it here."""
+        return x
+
     def loss(self, y, outputs):
         """The task loss per target position: (B,) per example, or (B, T) per token. The objective is
         Σ loss·w / Σ w over the *global* batch, w = `loss_weights(y)`."""
