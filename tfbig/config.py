@@ -87,6 +87,8 @@ class TrainConfig:
     checkpoint_every_steps: int = 500  # resumable checkpoint every N steps (and at each epoch end); 0: epochs only
     resume: bool = True  # rerunning a run folder continues from its last checkpoint
     recompute: str = "none"  # none | blocks: recompute each encoder block's activations in the backward pass
+    regression_loss: str = "mse"  # task regression: mse | huber, on standardised targets
+    huber_delta: float = 1.0  # task regression, huber: where the loss turns linear, in standard deviations
 
 
 @dataclass

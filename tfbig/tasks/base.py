@@ -44,6 +44,10 @@ class Task:
     def __init__(self, labels: list | None = None):
         self.labels = list(labels) if labels is not None else None
 
+    def configure(self, cfg) -> "Task":
+        """Reads the task's own options from the run config (a regression's loss, say); returns self."""
+        return self
+
     # --- data -------------------------------------------------------------------------------------------
     def read_examples(self, data_cfg):
         """(Examples, cleaning stats) of `data.source`: the labelled readers, then cleaning. A task whose
