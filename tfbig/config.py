@@ -34,6 +34,7 @@ class DataConfig:
     train: str = ""
     validation: str = ""  # "" holds out val_fraction of train (stratified, seeded with seed)
     test: str = ""  # required with train
+    label_separator: str = "|"  # task multilabel, CSV/TSV: what separates a row's labels in its label column
 
 
 def check_given_splits(d: DataConfig) -> None:

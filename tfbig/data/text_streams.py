@@ -71,6 +71,9 @@ def iter_jsonl(path, text_column="text", label_column="label", on_error="raise",
             missing = [k for k in (text_column, label_column) if k not in record]
             if missing:
                 raise ValueError(f"no field {missing[0]!r}; fields found: {', '.join(record) or 'none'}")
+            if isinstance(record[label_column], list):  # not a malformed record: the wrong task
+                raise UserError(f"{path}, line {number}: '{label_column}' is a list of labels "
+                                f"{record[label_column]!r}; task: multilabel reads label lists")
         except ValueError as e:
             _bad(f"{path}, line {number}: {e}", path, on_error, skipped)
             continue

@@ -18,7 +18,7 @@ from tfbig.runs.rebuild import rebuild_in_policy
 from tfbig.tasks.registry import get_task
 from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.epoch_data import EpochData
-from tfbig.train.evaluation import evaluate_split
+from tfbig.train.evaluation import evaluate_split, split_outputs
 from tfbig.train.fit import fit_resumable
 from tfbig.train.optimizers import build_optimizer
 from tfbig.train.resume import checkpointable_dropout
@@ -114,6 +114,8 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
         train_seconds = time.time() - start
         log.info("evaluating on the test split (%d examples), %.0f s after training began", len(splits.test),
                  train_seconds)
+        if task.tunes_on_validation and len(splits.val):  # before the test split is seen
+            task.tune(*split_outputs(served, splits.val, task, tok, d.batch_size))
         report = evaluate_split(served, splits.test, task, tok, d.batch_size)
     epochs_run = len(fit.history.epoch) if fit.history else 0  # in this process: a resumed run counts the rest
     report.update({"task": task.name, "job": job.kind, "train_seconds": round(train_seconds, 1),

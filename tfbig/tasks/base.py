@@ -40,6 +40,7 @@ class Task:
     loss_name = "task_loss"  # the per-example term's name in the fit logs and TensorBoard
     # The metric that says the most, for early stopping and the best checkpoint (validation prefix added).
     monitor_default = "val_loss"
+    tunes_on_validation = False  # True: the run skeleton calls `tune` with the validation outputs after fit
 
     def __init__(self, labels: list | None = None):
         self.labels = list(labels) if labels is not None else None
@@ -113,6 +114,10 @@ class Task:
     def update_metrics(self, metrics: list, y, outputs) -> None:
         for m in metrics:
             m.update_state(y, outputs)
+
+    def tune(self, y_true: np.ndarray, outputs: np.ndarray):
+        """Fits what is chosen on validation after training (a multilabel's thresholds) from the validation
+        split's encoded targets and outputs; the test split is never shown to it. Needs `tunes_on_validation`."""
 
     # --- evaluation -------------------------------------------------------------------------------------
     def report(self, y_true: np.ndarray, outputs: np.ndarray) -> dict:

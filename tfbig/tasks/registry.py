@@ -38,7 +38,7 @@ def as_task(task_or_labels):
 
 
 # The built-in tasks, imported the first time a task is looked up (each registers itself on import).
-BUILTIN_MODULES = ("tfbig.tasks.classification", "tfbig.tasks.regression")
+BUILTIN_MODULES = ("tfbig.tasks.classification", "tfbig.tasks.regression", "tfbig.tasks.multilabel")
 
 
 def _load_builtin() -> None:
