@@ -17,7 +17,7 @@ DEFAULT_MAX_POSITIONS = 512
 
 @dataclass
 class DataConfig:
-    source: str = "bbc"  # "bbc" (bundled corpus), "fortunes", or a path: folder per class, .csv/.tsv/.jsonl, shard dir
+    source: str = "bbc"  # "bbc" (bundled corpus), "fortunes", "vader*", "debtags", or a path: folder per class, .csv/.tsv/.jsonl, shard dir
     format: str = "auto"  # auto | folder | csv | tsv | jsonl | tfrecord
     text_column: str = "text"
     label_column: str = "label"
