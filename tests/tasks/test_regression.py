@@ -162,3 +162,14 @@ def test_a_run_trains_reports_and_its_export_serves_in_a_fresh_process(tmp_path,
                            report["export"]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     np.testing.assert_allclose(np.load(tmp_path / "served.npy"), predicted, atol=1e-4, rtol=1e-5)
+
+
+def test_the_head_keeps_its_stats_in_float32_under_mixed_precision():
+    from tfbig._keras import keras
+    from tfbig.tasks.regression import RegressionHead
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    head = RegressionHead(1, dropout=0.0, mean=[30.05], std=[1e-3])
+    out = head({"pooled_output": tf.zeros([2, 4], tf.bfloat16)})
+    assert out.dtype == tf.float32
+    np.testing.assert_allclose(out.numpy()[:, 0], [30.05, 30.05], rtol=1e-7)

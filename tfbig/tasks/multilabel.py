@@ -30,7 +30,8 @@ class MultiLabelHead(keras.layers.Layer):
             self.num_labels, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02), name="dense")
         self.thresholds = self.add_weight(name="thresholds", shape=(self.num_labels,), dtype=tf.float32,
                                           initializer=keras.initializers.Constant(self.thresholds_init),
-                                          trainable=False)
+                                          trainable=False,
+                                          experimental_autocast=False)
 
     def call(self, backbone_outputs, training=False):
         return self.dense(self.dropout(backbone_outputs["pooled_output"], training=training))

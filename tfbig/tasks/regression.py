@@ -40,12 +40,15 @@ class RegressionHead(keras.layers.Layer):
         self.dense = keras.layers.Dense(
             self.num_targets, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02), name="dense")
         self.target_mean = self.add_weight(name="target_mean", shape=(self.num_targets,), dtype=tf.float32,
-                                           initializer=keras.initializers.Constant(self.mean_init), trainable=False)
+                                           initializer=keras.initializers.Constant(self.mean_init), trainable=False,
+                                           experimental_autocast=False)
         self.target_std = self.add_weight(name="target_std", shape=(self.num_targets,), dtype=tf.float32,
-                                          initializer=keras.initializers.Constant(self.std_init), trainable=False)
+                                          initializer=keras.initializers.Constant(self.std_init), trainable=False,
+                                          experimental_autocast=False)
 
     def call(self, backbone_outputs, training=False):
         z = self.dense(self.dropout(backbone_outputs["pooled_output"], training=training))  # (B, K)
+        # The stats stay float32 under a mixed policy (no autocast): a bfloat16 mean of 30 is off by 0.1.
         return tf.cast(z, tf.float32) * self.target_std + self.target_mean
 
     def get_config(self):
