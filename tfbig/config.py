@@ -35,6 +35,7 @@ class DataConfig:
     validation: str = ""  # "" holds out val_fraction of train (stratified, seeded with seed)
     test: str = ""  # required with train
     label_separator: str = "|"  # task multilabel, CSV/TSV: what separates a row's labels in its label column
+    text_pair_column: str = ""  # sentence pairs: the second text's column ([CLS] a [SEP] b [SEP]); "" one text
 
 
 def check_given_splits(d: DataConfig) -> None:

@@ -31,7 +31,7 @@ def rebuild_model(cfg, model_dir: str, labels: list, load_teacher=None):
     """
     from tfbig.tasks.registry import get_task
 
-    task = get_task(getattr(cfg, "task", "classification"), labels)
+    task = get_task(getattr(cfg, "task", "classification"), labels).configure(cfg)
     if not is_distilled(cfg):
         from tfbig.train.build import build_task_model
 

@@ -27,6 +27,7 @@ encoded targets.
 import numpy as np
 
 from tfbig._keras import keras, tf
+from tfbig.errors import UserError
 
 
 class Task:
@@ -41,12 +42,14 @@ class Task:
     # The metric that says the most, for early stopping and the best checkpoint (validation prefix added).
     monitor_default = "val_loss"
     tunes_on_validation = False  # True: the run skeleton calls `tune` with the validation outputs after fit
+    text_pair_column = ""  # set by `configure` from data.text_pair_column: examples are (text, text_pair) pairs
 
     def __init__(self, labels: list | None = None):
         self.labels = list(labels) if labels is not None else None
 
     def configure(self, cfg) -> "Task":
         """Reads the task's own options from the run config (a regression's loss, say); returns self."""
+        self.text_pair_column = getattr(cfg.data, "text_pair_column", "") or ""
         return self
 
     # --- data -------------------------------------------------------------------------------------------
@@ -56,6 +59,10 @@ class Task:
         from tfbig.data.clean import clean
         from tfbig.data.sources import load_examples
 
+        if getattr(data_cfg, "text_pair_column", ""):  # (text, text_pair) rows with one class each
+            from tfbig.data.pairs import clean_pairs, read_pair_examples
+
+            return clean_pairs(read_pair_examples(data_cfg, [data_cfg.label_column], _one_label))
         return clean(load_examples(data_cfg))
 
     def fit(self, targets: list) -> "Task":
@@ -77,14 +84,24 @@ class Task:
         """The batches of one split, (features, targets): every job's training, validation and test batches
         come from here. kwargs: those of tfbig.data.pipeline.split_dataset (shuffle, seed, bucketing, ...).
         A task with other inputs (a second text, words) tokenizes them its own way."""
+        from tfbig.data.pairs import is_pair_split, pair_split_dataset
         from tfbig.data.pipeline import split_dataset
 
+        if is_pair_split(split):
+            return pair_split_dataset(split, self, tokenizer, batch_size, **kwargs)
         return split_dataset(split, self, tokenizer, batch_size, **kwargs)
 
     def split_baseline(self, train, val, test, seed: int) -> dict | None:
         """The floor's report: `baseline` fitted on train + validation, scored on test (None without texts)."""
         if not hasattr(train, "texts"):
             return None
+        from tfbig.data.pairs import is_pair_split
+
+        if is_pair_split(train):
+            from tfbig.tasks.pairs import cosine_baseline
+
+            return cosine_baseline(self, train.texts + val.texts, self.encode(train.labels + val.labels), test.texts,
+                                   self.encode(test.labels), seed)
         return self.baseline(train.texts + val.texts, self.encode(train.labels + val.labels), test.texts,
                              self.encode(test.labels), seed)
 
@@ -164,6 +181,10 @@ class Task:
         """A tf.Module with a `signatures()` dict for the SavedModel, or None for the default one (a batch of
         texts in as `serving_default`, token ids in as `predict_ids`). A task whose requests are not one text
         each (a pair, a list of words, a masked sentence) gives its own."""
+        if self.text_pair_column:
+            from tfbig.tasks.pairs import PairServingModule
+
+            return PairServingModule(model, tokenizer, self, asset_files)
         return None
 
     def export_metadata(self) -> dict:
@@ -181,3 +202,13 @@ class Task:
 
     def get_config(self) -> dict:
         return {"labels": self.labels}
+
+
+def _one_label(values, where):
+    """parse() of a class label for tfbig.data.text_streams.iter_fields: a non-empty string, never a list."""
+    (value,) = values
+    if isinstance(value, list):
+        raise UserError(f"{where}: the label is a list {value!r}; task: multilabel reads label lists")
+    if not str(value).strip():
+        raise UserError(f"{where}: empty label")
+    return str(value).strip()

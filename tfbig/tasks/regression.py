@@ -98,6 +98,7 @@ class RegressionTask(Task):
         self._head = None
 
     def configure(self, cfg):
+        super().configure(cfg)
         t = cfg.train
         self.loss_kind = getattr(t, "regression_loss", "mse")
         self.huber_delta = float(getattr(t, "huber_delta", 1.0))
@@ -117,6 +118,10 @@ class RegressionTask(Task):
         columns = [vader.TARGET] if data_cfg.source in vader.SOURCES else target_columns(data_cfg)
         if self.labels is None:
             self.labels = columns
+        if getattr(data_cfg, "text_pair_column", ""):
+            from tfbig.data.pairs import clean_pairs, read_pair_examples
+
+            return clean_pairs(read_pair_examples(data_cfg, columns, parse_numbers(columns)))
         return clean(load_field_examples(data_cfg, columns, parse_numbers(columns)))
 
     def fit(self, targets):
