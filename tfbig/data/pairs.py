@@ -113,3 +113,78 @@ def require_pair_tokenizer(tokenizer) -> None:
     if not hasattr(tokenizer, "tokenize_pairs"):
         raise UserError("sentence pairs need the fast tokenizer (tensorflow-text); the core-ops tokenizer reads "
                         "one text per example")
+
+
+# Named sources whose examples are pairs (read_pair_source): the task serves text + text_pair for them.
+PAIR_SOURCES = ("lee_pairs", "bbc_title_pairs")
+LEE_WHEEL = "gensim-4.4.0-"  # the gensim 4.4.0 wheel's name begins so (its platform tags follow)
+LEE_FILES = ("gensim/test/test_data/lee.cor", "gensim/test/test_data/similarities0-1.txt")
+
+
+def lee_wheel() -> str:
+    """The gensim 4.4.0 wheel `make setup` downloads into <venv>/tfbig-data (or $TFBIG_DATA)."""
+    import glob
+    import os
+    import sys
+
+    folders = [f for f in (os.environ.get("TFBIG_DATA", ""), os.path.join(sys.prefix, "tfbig-data")) if f]
+    for folder in folders:
+        found = sorted(glob.glob(os.path.join(folder, LEE_WHEEL + "*.whl")))
+        if found:
+            return found[-1]
+    raise UserError(f"the Lee corpus (inside gensim's 4.4.0 wheel) is in none of {', '.join(folders)}: run "
+                    "`make setup`, or `pip download --no-deps --only-binary :all: gensim==4.4.0 -d <folder>` and "
+                    "set TFBIG_DATA=<folder>")
+
+
+def read_lee_pairs(path: str | None = None) -> Examples:
+    """Lee, Pincombe & Welsh (2005): 50 news documents and the mean human similarity (0–1) of each of their
+    1,225 pairs (the upper triangle of similarities0-1.txt), read from the wheel without unpacking it."""
+    import zipfile
+
+    path = path or lee_wheel()
+    with zipfile.ZipFile(path) as wheel:
+        docs = wheel.read(LEE_FILES[0]).decode("utf-8", errors="replace").splitlines()
+        rows = wheel.read(LEE_FILES[1]).decode("utf-8").splitlines()
+    docs = [d for d in docs if d.strip()]
+    matrix = [[float(v) for v in row.split("\t")] for row in rows if row.strip()]
+    if len(docs) != len(matrix) or any(len(row) != len(docs) for row in matrix):
+        raise UserError(f"{path}: {len(docs)} Lee documents but a {len(matrix)}-row similarity matrix")
+    out = Examples()
+    for i in range(len(docs)):
+        for j in range(i + 1, len(docs)):
+            out.add((docs[i], docs[j]), (matrix[i][j],))
+    return out
+
+
+def read_bbc_title_pairs(seed: int = 0) -> Examples:
+    """BBC News as pair classification: (title, its own body) is "same"; (title, the body of another article of
+    the same class, drawn with `seed`) is "other" — topic alone cannot tell them apart."""
+    import random
+
+    from tfbig.data.sources import bbc_news_dir
+    from tfbig.data.text_files import read_folder
+
+    articles = read_folder(bbc_news_dir(), fallback_encoding="cp1252")
+    by_class: dict = {}
+    for text, label in zip(articles.texts, articles.labels):
+        title, _, body = text.strip().partition("\n")
+        if title.strip() and body.strip():
+            by_class.setdefault(label, []).append((title.strip(), body.strip()))
+    rng = random.Random(seed)
+    out = Examples()
+    for label in sorted(by_class):
+        items = by_class[label]
+        for k, (title, body) in enumerate(items):
+            other = (k + rng.randrange(1, len(items))) % len(items)  # never the article itself
+            out.add((title, body), "same")
+            out.add((title, items[other][1]), "other")
+    return out
+
+
+def read_pair_source(source: str) -> Examples:
+    if source == "lee_pairs":
+        return read_lee_pairs()
+    if source == "bbc_title_pairs":
+        return read_bbc_title_pairs()
+    raise UserError(f"data.source '{source}' is not one of {', '.join(PAIR_SOURCES)}")

@@ -49,7 +49,11 @@ class Task:
 
     def configure(self, cfg) -> "Task":
         """Reads the task's own options from the run config (a regression's loss, say); returns self."""
+        from tfbig.data.pairs import PAIR_SOURCES
+
         self.text_pair_column = getattr(cfg.data, "text_pair_column", "") or ""
+        if cfg.data.source in PAIR_SOURCES:  # a named source of pairs: served as text + text_pair
+            self.text_pair_column = "text_pair"
         return self
 
     # --- data -------------------------------------------------------------------------------------------
@@ -59,9 +63,11 @@ class Task:
         from tfbig.data.clean import clean
         from tfbig.data.sources import load_examples
 
-        if getattr(data_cfg, "text_pair_column", ""):  # (text, text_pair) rows with one class each
-            from tfbig.data.pairs import clean_pairs, read_pair_examples
+        from tfbig.data.pairs import PAIR_SOURCES, clean_pairs, read_pair_examples, read_pair_source
 
+        if data_cfg.source in PAIR_SOURCES:
+            return clean_pairs(read_pair_source(data_cfg.source))
+        if getattr(data_cfg, "text_pair_column", ""):  # (text, text_pair) rows with one class each
             return clean_pairs(read_pair_examples(data_cfg, [data_cfg.label_column], _one_label))
         return clean(load_examples(data_cfg))
 

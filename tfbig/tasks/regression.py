@@ -115,12 +115,15 @@ class RegressionTask(Task):
         from tfbig.data.clean import clean
         from tfbig.data.sources import load_field_examples, target_columns
 
+        from tfbig.data.pairs import clean_pairs, read_lee_pairs, read_pair_examples
+
+        if data_cfg.source == "lee_pairs":
+            self.labels = self.labels or ["similarity"]
+            return clean_pairs(read_lee_pairs())
         columns = [vader.TARGET] if data_cfg.source in vader.SOURCES else target_columns(data_cfg)
         if self.labels is None:
             self.labels = columns
         if getattr(data_cfg, "text_pair_column", ""):
-            from tfbig.data.pairs import clean_pairs, read_pair_examples
-
             return clean_pairs(read_pair_examples(data_cfg, columns, parse_numbers(columns)))
         return clean(load_field_examples(data_cfg, columns, parse_numbers(columns)))
 
