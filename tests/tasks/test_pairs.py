@@ -37,6 +37,13 @@ def test_pair_ids_equal_bert_tokenizer_fast_on_bbc_titles_and_bodies(minilm_dir,
     np.testing.assert_array_equal(features["input_ids"].numpy(), hf["input_ids"])
     np.testing.assert_array_equal(features["token_type_ids"].numpy(), hf["token_type_ids"])
     np.testing.assert_array_equal(features["attention_mask"].numpy(), hf["attention_mask"])
+    # The core-ops tokenizer (plain TensorFlow servers) pairs texts the same way.
+    from tfbig.data.core_tokenizer import CoreBertTokenizer
+
+    core = CoreBertTokenizer.from_model_dir(minilm_dir, max_length)(
+        tf.constant([a for a, _ in pairs]), second=tf.constant([b for _, b in pairs]))
+    for key in ("input_ids", "token_type_ids", "attention_mask"):
+        np.testing.assert_array_equal(core[key].numpy(), hf[key])
 
 
 def test_pairs_are_cleaned_and_deduplicated_on_the_pair():
@@ -66,15 +73,19 @@ CHILD = r"""
 import json, sys
 import numpy as np
 import tensorflow as tf
-import tensorflow_text  # noqa: F401
 pairs = json.load(open(sys.argv[2], encoding="utf-8"))
-fn = tf.saved_model.load(sys.argv[3]).signatures["serving_default"]
-out = fn(text=tf.constant([a for a, _ in pairs]), text_pair=tf.constant([b for _, b in pairs]))
-np.save(sys.argv[1], out["predictions"].numpy())
+def serve(path, name):
+    fn = tf.saved_model.load(path).signatures["serving_default"]
+    out = fn(text=tf.constant([a for a, _ in pairs]), text_pair=tf.constant([b for _, b in pairs]))
+    np.save(sys.argv[1] + name, out["predictions"].numpy())
+serve(sys.argv[4], "_core.npy")  # plain TensorFlow: the core-ops tokenizer's export
+import tensorflow_text  # noqa: F401
+serve(sys.argv[3], "_fast.npy")
 """
 
 
 def test_a_pair_regression_run_exports_a_text_and_text_pair_signature(tmp_path, tiny_bert_dir):
+    from tfbig.export.from_run import export_run
     from tfbig.export.warmup import read_warmup_requests
     from tfbig.jobs.train_job import train_run
     from tfbig.runs.folder import RunFolder
@@ -101,9 +112,11 @@ def test_a_pair_regression_run_exports_a_text_and_text_pair_signature(tmp_path, 
     model = RunFolder(cfg.run_dir).load_model()
     (x, _), = make_pair_dataset(test.texts, None, run_data.tokenizer, len(test), bucketing=False).take(1)
     want = model(x, training=False).numpy()
+    core = export_run(cfg.run_dir, str(tmp_path / "core"), tokenizer="core")  # rebuilt: still text + text_pair
     (tmp_path / "pairs.json").write_text(json.dumps(test.texts))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TF_USE_LEGACY_KERAS")}
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "served.npy"), str(tmp_path / "pairs.json"),
-                           report["export"]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path / "served"), str(tmp_path / "pairs.json"),
+                           report["export"], core], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    np.testing.assert_allclose(np.load(tmp_path / "served.npy"), want, atol=1e-5)
+    np.testing.assert_allclose(np.load(tmp_path / "served_fast.npy"), want, atol=1e-5)
+    np.testing.assert_allclose(np.load(tmp_path / "served_core.npy"), want, atol=1e-5)

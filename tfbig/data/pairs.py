@@ -111,8 +111,7 @@ def pair_split_dataset(split, task, tokenizer, batch_size: int, shuffle: bool = 
 
 def require_pair_tokenizer(tokenizer) -> None:
     if not hasattr(tokenizer, "tokenize_pairs"):
-        raise UserError("sentence pairs need the fast tokenizer (tensorflow-text); the core-ops tokenizer reads "
-                        "one text per example")
+        raise UserError(f"sentence pairs need a tokenizer with tokenize_pairs; {type(tokenizer).__name__} has none")
 
 
 # Named sources whose examples are pairs (read_pair_source): the task serves text + text_pair for them.
