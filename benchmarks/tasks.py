@@ -3,11 +3,13 @@ and each distilled into a 1-layer student (metric kept, throughput gained).
 
     python benchmarks/tasks.py [--seeds 0 1 2] [--quick]
 
---quick: 100 texts per VADER domain and 400 debtags packages, 1 epoch, 1 seed, max_length 64 — a smoke run
+--quick: 100 texts per VADER domain, 400 debtags packages, 1 epoch, 1 seed, max_length 64 — a smoke run
 that fits a shared CPU; the full form (3 seeds, all 23,700 VADER texts and 30,000 packages) wants a GPU.
 Splits: the tasks' own, 70/10/20 train/validation/test (VADER: seeded random; debtags: iterative
 stratification). Per-domain Pearson is computed on the test split's texts of each domain.
-The last line is one JSON object with the issue's keys (pair keys are null: sentence pairs are not built yet).
+Pairs: Lee (1,225 document pairs, all of them even with --quick) and BBC title pairs (--quick: 200 per class);
+distill_kept covers VADER and debtags (the teacher cache reads one text per example, not pairs).
+The last line is one JSON object with the issue's keys.
 """
 import argparse
 import json
@@ -43,7 +45,7 @@ def _throughput(model, texts, tokenizer) -> float:
     return len(texts) / (time.time() - start)
 
 
-def _run(kind: str, sets: list) -> tuple:
+def _run(kind: str, sets: list, teachers: list | None = None) -> tuple:
     """(report, run folder) of one train or distill run."""
     from tfbig.config import load_config
 
@@ -55,7 +57,7 @@ def _run(kind: str, sets: list) -> tuple:
     from tfbig.distill.config import load_distill_config
     from tfbig.jobs.distill_job import distill_run
 
-    cfg = load_distill_config(None, sets)
+    cfg = load_distill_config(None, sets, teachers=teachers)
     return distill_run(cfg), cfg
 
 
@@ -93,8 +95,8 @@ def vader(work: str, seed: int, quick: bool, common: list) -> dict:
     test_domains = np.asarray([domain_of.get(t, "?") for t in test.texts])
     by_domain = {d: _pearson(true[test_domains == d], predicted[test_domains == d]) for d in domains}
     student, scfg = _run("distill", common + [f"data.source={data}", "data.label_column=rating",
-                                              f"distill.teachers={cfg.run_dir}", "student.num_layers=1",
-                                              "distill.alpha=0.5", f"seed={seed}", f"name=vader_student{seed}"])
+                                              "student.num_layers=1", "distill.alpha=0.5", f"seed={seed}",
+                                              f"name=vader_student{seed}"], teachers=[cfg.run_dir])
     small = RunFolder(scfg.run_dir).load_model()
     speed = _throughput(small, test.texts, run_data.tokenizer) / _throughput(teacher, test.texts, run_data.tokenizer)
     print(f"vader seed {seed}: pearson {report['pearson']:.4f} (ridge {report['baseline']['pearson']:.4f}); "
@@ -115,8 +117,8 @@ def debtags(work: str, seed: int, quick: bool, common: list) -> dict:
     sets = common + [f"data.source={data}", "task=multilabel", "train.baseline=true", "train.monitor=val_micro_f1",
                      f"seed={seed}", f"name=debtags{seed}"]
     report, cfg = _run("train", sets)
-    student, scfg = _run("distill", common + [f"data.source={data}", f"distill.teachers={cfg.run_dir}",
-                                              "student.num_layers=1", f"seed={seed}", f"name=debtags_student{seed}"])
+    student, scfg = _run("distill", common + [f"data.source={data}", "student.num_layers=1", f"seed={seed}",
+                                              f"name=debtags_student{seed}"], teachers=[cfg.run_dir])
     run_data = load_run_data(cfg)
     test = run_data.splits.test.texts
     speed = (_throughput(RunFolder(scfg.run_dir).load_model(), test, run_data.tokenizer)
@@ -127,6 +129,21 @@ def debtags(work: str, seed: int, quick: bool, common: list) -> dict:
           f"{speed:.1f}x", flush=True)
     return {"micro": micro, "macro": report["macro"]["f1"], "baseline": report["baseline"]["micro"]["f1"],
             "kept": student["micro"]["f1"] / micro if micro else float("nan"), "speedup": speed}
+
+
+def pairs(work: str, seed: int, quick: bool, common: list) -> dict:
+    """Lee pairs (regression, Spearman) and BBC title pairs (classification, accuracy), each next to its TF-IDF
+    cosine floor (cosine → ridge / logistic regression fitted on train)."""
+    lee, _ = _run("train", [c for c in common if not c.startswith("data.max_length")] + [
+        "data.source=lee_pairs", "task=regression", "train.baseline=true", "data.max_length=128",
+        "train.monitor=val_pearson", f"seed={seed}", f"name=lee{seed}"])
+    titles, _ = _run("train", common + ["data.source=bbc_title_pairs", "train.baseline=true",
+                                        f"data.limit_per_class={200 if quick else 0}", "train.monitor=val_accuracy",
+                                        f"seed={seed}", f"name=titles{seed}"])
+    print(f"pairs seed {seed}: lee spearman {lee['spearman']:.4f} (TF-IDF cosine {lee['baseline']['spearman']:.4f}); "
+          f"title pairs accuracy {titles['accuracy']:.4f} (cosine {titles['baseline']['accuracy']:.4f})", flush=True)
+    return {"lee": lee["spearman"], "lee_tfidf": lee["baseline"]["spearman"], "titles": titles["accuracy"],
+            "titles_baseline": titles["baseline"]["accuracy"]}
 
 
 def _mean(rows, key):
@@ -147,6 +164,7 @@ def main() -> None:
     start = time.time()
     v = [vader(work, s, args.quick, common) for s in seeds]
     d = [debtags(work, s, args.quick, common) for s in seeds]
+    pr = [pairs(work, s, args.quick, common) for s in seeds]
     domains = list(v[0]["by_domain"])
     summary = {
         "quick": args.quick, "seeds": seeds,
@@ -155,7 +173,8 @@ def main() -> None:
         "vader_baseline_pearson": _mean(v, "baseline"),
         "debtags_micro_f1": _mean(d, "micro"), "debtags_macro_f1": _mean(d, "macro"),
         "debtags_baseline_micro_f1": _mean(d, "baseline"),
-        "lee_spearman": None, "lee_tfidf_spearman": None, "title_pairs_acc": None, "title_pairs_baseline_acc": None,
+        "lee_spearman": _mean(pr, "lee"), "lee_tfidf_spearman": _mean(pr, "lee_tfidf"),
+        "title_pairs_acc": _mean(pr, "titles"), "title_pairs_baseline_acc": _mean(pr, "titles_baseline"),
         "distill_kept": {"vader": {"kept": _mean(v, "kept"), "speedup": _mean(v, "speedup")},
                          "debtags": {"kept": _mean(d, "kept"), "speedup": _mean(d, "speedup")}},
         "seconds": round(time.time() - start, 1),

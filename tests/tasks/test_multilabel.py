@@ -169,3 +169,15 @@ def test_a_run_tunes_on_validation_reports_and_its_export_serves_in_a_fresh_proc
     np.testing.assert_allclose(np.load(tmp_path / "served_p.npy"), probs, atol=1e-5)
     names = ["|".join(n for n, p, t in zip(report["labels"], row, want) if p >= t) for row in probs]
     assert json.loads((tmp_path / "served_labels.json").read_text()) == names
+
+
+def test_the_summary_scalars_are_top_level_report_keys():
+    """A distillation's report_extras reads report[key] for the first summary scalar (teacher vs student)."""
+    ml = get_task("multilabel", ["a", "b"])
+    report = ml.report(np.asarray([[1, 0], [0, 1], [0, 0]], np.float32), np.asarray([[2, -2], [-1, 3], [-4, -4.0]]))
+    assert report["micro_f1"] == report["micro"]["f1"] == 1.0 and report["empty_label_lists"] == 1
+    assert all(key in report for key in ml.summary_scalars(report))
+    reg = get_task("regression", ["y"])
+    reg.fit([(0.0,), (1.0,)])
+    report = reg.report(np.asarray([[0.0], [1.0], [2.0]]), np.asarray([[0.1], [1.2], [1.9]]))
+    assert all(key in report for key in reg.summary_scalars(report))

@@ -39,6 +39,7 @@ def multilabel_report(y_true, predicted, labels: list) -> dict:
     return {
         "micro": {"precision": float(micro[0]), "recall": float(micro[1]), "f1": float(micro[2])},
         "macro": {"precision": float(macro[0]), "recall": float(macro[1]), "f1": float(macro[2])},
+        "micro_f1": float(micro[2]), "macro_f1": float(macro[2]),  # flat too: summary_scalars' keys
         "samples_f1": float(samples),
         "subset_accuracy": float((y == p).all(axis=1).mean()) if len(y) else 0.0,
         "per_class": {name: {"precision": float(pr[i]), "recall": float(rc[i]), "f1": float(f[i]), "support": int(s[i])}
