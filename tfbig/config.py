@@ -17,7 +17,7 @@ DEFAULT_MAX_POSITIONS = 512
 
 @dataclass
 class DataConfig:
-    source: str = "bbc"  # "bbc" (bundled corpus), "fortunes", or a path: folder per class, .csv/.tsv/.jsonl, shard dir
+    source: str = "bbc"  # "bbc" (bundled corpus), "fortunes", "vader*", "debtags", or a path: folder per class, .csv/.tsv/.jsonl, shard dir
     format: str = "auto"  # auto | folder | csv | tsv | jsonl | tfrecord
     text_column: str = "text"
     label_column: str = "label"
@@ -45,6 +45,8 @@ class DataConfig:
     max_words: int = 128  # words per tagged sentence; longer ones are split or truncated (long_sentences)
     long_sentences: str = "split"  # split | truncate
     label_all_tokens: bool = False  # every word piece carries its word's tag (transformers' label_all_tokens)
+    label_separator: str = "|"  # task multilabel, CSV/TSV: what separates a row's labels in its label column
+    text_pair_column: str = ""  # sentence pairs: the second text's column ([CLS] a [SEP] b [SEP]); "" one text
 
 
 def check_given_splits(d: DataConfig) -> None:
@@ -104,6 +106,8 @@ class TrainConfig:
     max_epochs: int = 20  # epochs auto: the most epochs planned
     class_weights: str = "none"  # none | balanced: each example's loss weighted n / (C·count of its class)
     decay_power: float = 1.0  # train.decay polynomial: the rate after warmup is peak·(1 − progress)^decay_power
+    regression_loss: str = "mse"  # task regression: mse | huber, on standardised targets
+    huber_delta: float = 1.0  # task regression, huber: where the loss turns linear, in standard deviations
 
 
 @dataclass

@@ -19,7 +19,7 @@ import numpy as np
 
 from tfbig._keras import tf
 from tfbig.data import bert_normalize
-from tfbig.data.tokenizer import features_from_ids, read_vocab, set_bert_settings
+from tfbig.data.tokenizer import features_from_ids, pair_ids, read_vocab, set_bert_settings
 from tfbig.errors import UserError
 from tfbig.model_folder import check_model_folder, tokenizer_settings
 
@@ -113,11 +113,14 @@ class CoreBertTokenizer(tf.Module):
             texts = tf.strings.lower(tf.strings.regex_replace(texts, "Σ", "σ"), encoding="utf-8")
         return texts
 
-    def split_words(self, texts):
-        """(B,) strings -> ragged (B, None) words, at most max_length - 2 per text (each gives a piece or more)."""
+    def split_words(self, texts, cap: bool = True):
+        """(B,) strings -> ragged (B, None) words, at most max_length - 2 per text (each gives a piece or more);
+        cap=False keeps them all (a pair's truncation needs each text's whole length)."""
         texts = tf.strings.regex_replace(self.normalize(texts), ISOLATED, r" \1 ")
         words = tf.strings.split(tf.strings.regex_replace(texts, WHITESPACE, " "), sep=" ")
-        words = tf.ragged.boolean_mask(words, tf.strings.length(words) > 0)[:, : self.max_length - 2]
+        words = tf.ragged.boolean_mask(words, tf.strings.length(words) > 0)
+        if cap:
+            words = words[:, : self.max_length - 2]
         too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > bert_normalize.MAX_CHARS_PER_WORD
         return words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values))
 
@@ -172,8 +175,20 @@ class CoreBertTokenizer(tf.Module):
         pieces = words.with_flat_values(self.wordpiece(words.flat_values)).merge_dims(1, 2)  # (B, None)
         return add_special_tokens(pieces, self.cls_id, self.sep_id, self.max_length)
 
-    def __call__(self, texts, pad_to: int | None = None):
-        """(B,) strings -> dict of (B, T) int32 tensors; T is the batch's longest, or `pad_to`."""
-        ids = self.tokenize(texts)
+    def tokenize_pairs(self, first, second):
+        """(B,) and (B,) strings -> ragged `[CLS] a [SEP] b [SEP]` ids and segment ids, 'longest_first'."""
+        def pieces(texts):
+            words = self.split_words(texts, cap=False)
+            return words.with_flat_values(self.wordpiece(words.flat_values)).merge_dims(1, 2)
+
+        return pair_ids(pieces(first), pieces(second), self.cls_id, self.sep_id, self.max_length)
+
+    def __call__(self, texts, pad_to: int | None = None, second=None):
+        """(B,) strings [, (B,) second texts] -> dict of (B, T) int32 tensors; T is the batch's longest, or `pad_to`."""
         shape = None if pad_to is None else [None, pad_to]
+        if second is not None:
+            ids, segments = self.tokenize_pairs(texts, second)
+            return features_from_ids(ids.to_tensor(self.pad_id, shape=shape), self.pad_id,
+                                     segments.to_tensor(0, shape=shape))
+        ids = self.tokenize(texts)
         return features_from_ids(ids.to_tensor(self.pad_id, shape=shape), self.pad_id)

@@ -60,3 +60,27 @@ def read_path(path: str, data_cfg) -> Examples:
 
         return read_shard_examples(path, on_error=on_error)
     check_choice(fmt, FORMATS, "data.format")  # every valid format returned above: this raises
+
+
+def target_columns(data_cfg) -> list:
+    """`data.label_column` as a list: one name, or several separated by commas (a regression's targets)."""
+    columns = [c.strip() for c in str(data_cfg.label_column).split(",") if c.strip()]
+    if not columns:
+        raise UserError("data.label_column names no column")
+    return columns
+
+
+def load_field_examples(data_cfg, columns: list, parse) -> Examples:
+    """Examples whose targets are several fields (tfbig.data.text_files.read_fields): a named source that has
+    such targets (the VADER ratings), or a CSV/TSV/JSONL path read by `data.format`."""
+    from tfbig.data.text_files import read_fields
+    from tfbig.data import vader
+
+    source = data_cfg.source
+    if source in vader.SOURCES:
+        return vader.read_vader(source)
+    fmt = data_cfg.format if data_cfg.format != "auto" else detect_format(source)
+    if fmt not in ("csv", "tsv", "jsonl"):
+        raise UserError(f"data.source {source}: format '{fmt}' holds one class per text; this task reads "
+                        "csv, tsv or jsonl")
+    return read_fields(source, fmt, data_cfg.text_column, columns, parse, on_error=data_cfg.on_error)

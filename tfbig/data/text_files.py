@@ -108,3 +108,13 @@ def _nonempty(out: Examples, path: str) -> Examples:
     if not out.texts:
         raise UserError(f"{path} holds no examples")
     return out
+
+
+def read_fields(path: str, fmt: str, text_column: str, columns: list, parse, on_error: str = "raise") -> Examples:
+    """Reads a CSV/TSV/JSONL file whose targets are several fields parsed by `parse(values, where)`
+    (tfbig.data.text_streams.iter_fields, collected): a regression's scores, a multilabel's label lists."""
+    from tfbig.data.text_streams import Skipped, iter_fields
+
+    _check_file(path)
+    skipped = Skipped()
+    return _collect(iter_fields(path, fmt, text_column, columns, parse, on_error, skipped), skipped, path)

@@ -71,6 +71,9 @@ def iter_jsonl(path, text_column="text", label_column="label", on_error="raise",
             missing = [k for k in (text_column, label_column) if k not in record]
             if missing:
                 raise ValueError(f"no field {missing[0]!r}; fields found: {', '.join(record) or 'none'}")
+            if isinstance(record[label_column], list):  # not a malformed record: the wrong task
+                raise UserError(f"{path}, line {number}: '{label_column}' is a list of labels "
+                                f"{record[label_column]!r}; task: multilabel reads label lists")
         except ValueError as e:
             _bad(f"{path}, line {number}: {e}", path, on_error, skipped)
             continue
@@ -120,3 +123,55 @@ def iter_examples(path, fmt="auto", text_column="text", label_column="label", on
     if fmt == "jsonl":
         return iter_jsonl(path, text_column, label_column, on_error, skipped)
     raise UserError(f"format '{fmt}' is not one of auto, folder, csv, tsv, jsonl")
+
+
+def iter_fields(path, fmt, text_column, columns, parse, on_error="raise", skipped=None):
+    """Yields (text, target) of a CSV/TSV or JSONL file whose target is made of several fields.
+
+    columns: list of str. The target's fields (a regression's scores, a multilabel's label list).
+    parse: callable(values, where) -> target. values: the fields' raw values, in `columns` order (str from
+        CSV, any JSON value from JSONL); where: "<path>, line <n>" for its error messages. A ValueError or
+        UserError it raises is a malformed record (raised, or skipped under on_error="skip").
+    """
+    skipped = skipped if skipped is not None else Skipped()
+    needed = [text_column, *columns]
+    if fmt in ("csv", "tsv"):
+        reader = csv.DictReader((line for _, line in _lines(path, on_error, skipped)),
+                                delimiter="\t" if fmt == "tsv" else ",")
+        found = reader.fieldnames or []
+        for name in needed:
+            if name not in found:
+                raise UserError(f"{path}: no column '{name}'; columns found: {', '.join(found) or 'none'}")
+        records = ((reader.line_num, row) for row in reader)
+    elif fmt == "jsonl":
+        records = _json_records(path, on_error, skipped)
+    else:
+        raise UserError(f"{path}: format '{fmt}' cannot hold several target fields; use csv, tsv or jsonl")
+    for number, record in records:
+        where = f"{path}, line {number}"
+        missing = [k for k in needed if record.get(k) is None]
+        if missing:
+            _bad(f"{where}: no field '{missing[0]}'; fields found: {', '.join(k for k in record if k) or 'none'}",
+                 path, on_error, skipped)
+            continue
+        try:
+            target = parse([record[c] for c in columns], where)
+        except (ValueError, UserError) as e:
+            message = str(e) if str(e).startswith(where) else f"{where}: {e}"
+            _bad(message, path, on_error, skipped)
+            continue
+        yield str(record[text_column]), target
+
+
+def _json_records(path, on_error, skipped):
+    for number, line in _lines(path, on_error, skipped):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as e:
+            _bad(f"{path}, line {number}: {e}", path, on_error, skipped)
+            continue
+        yield number, record

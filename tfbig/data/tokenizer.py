@@ -40,6 +40,22 @@ def pair_lengths(first_len, second_len, budget: int):
             tf.where(within, b, tf.where(first_longer, keep_short, keep_long)))
 
 
+def pair_ids(a, b, cls_id: int, sep_id: int, max_length: int):
+    """Ragged (B, None) word pieces of both texts, not truncated -> ragged `[CLS] a [SEP] b [SEP]` ids and
+    segment ids, truncated 'longest_first' to max_length (every tokenizer here pairs texts through this)."""
+    a, b = tf.cast(a, tf.int32), tf.cast(b, tf.int32)
+    keep_a, keep_b = pair_lengths(a.row_lengths(), b.row_lengths(), max_length - 3)
+    a = tf.ragged.boolean_mask(a, tf.ragged.range(a.row_lengths()) < tf.cast(keep_a, a.row_splits.dtype)[:, None])
+    b = tf.ragged.boolean_mask(b, tf.ragged.range(b.row_lengths()) < tf.cast(keep_b, b.row_splits.dtype)[:, None])
+    shape = tf.stack([a.nrows(out_type=tf.int32), 1])
+    cls = tf.RaggedTensor.from_tensor(tf.fill(shape, cls_id))
+    sep = tf.RaggedTensor.from_tensor(tf.fill(shape, sep_id))
+    ids = tf.concat([cls, a, sep, b, sep], axis=1)
+    segments = tf.concat([tf.zeros_like(cls), tf.zeros_like(a), tf.zeros_like(sep), tf.ones_like(b),
+                          tf.ones_like(sep)], axis=1)
+    return ids, segments
+
+
 def set_bert_settings(tokenizer, vocab: list, lower_case: bool, max_length: int, strip_accents) -> None:
     """The settings every BERT tokenizer here shares: casing, accents, length, special-token ids."""
     tokenizer.vocab = list(vocab)
@@ -108,15 +124,7 @@ class BertTextTokenizer(tf.Module):
 
         The longer text is truncated first ('longest_first'), so the pair fits max_length.
         """
-        a, b = self.wordpieces(first), self.wordpieces(second)
-        keep_a, keep_b = pair_lengths(a.row_lengths(), b.row_lengths(), self.max_length - 3)
-        a = tf.ragged.boolean_mask(a, tf.ragged.range(a.row_lengths()) < tf.cast(keep_a, a.row_splits.dtype)[:, None])
-        b = tf.ragged.boolean_mask(b, tf.ragged.range(b.row_lengths()) < tf.cast(keep_b, b.row_splits.dtype)[:, None])
-        cls, sep = self._specials(a, self.cls_id), self._specials(a, self.sep_id)
-        ids = tf.concat([cls, a, sep, b, sep], axis=1)
-        segments = tf.concat([tf.zeros_like(cls), tf.zeros_like(a), tf.zeros_like(sep), tf.ones_like(b),
-                              tf.ones_like(sep)], axis=1)
-        return ids, segments
+        return pair_ids(self.wordpieces(first), self.wordpieces(second), self.cls_id, self.sep_id, self.max_length)
 
     def __call__(self, texts, pad_to: int | None = None, second=None):
         """(B,) strings [, (B,) second texts] -> dict of (B, T) int32 tensors; T is the batch's longest, or `pad_to`."""

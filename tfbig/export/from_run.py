@@ -59,4 +59,6 @@ def export_run(run_dir: str, out: str, version: int | None = None, tokenizer: st
         model = RunFolder(run_dir).load_model()  # the optimizer's slots are in the file, not needed here
     tok = build_tokenizer(tokenizer, cfg.model.model_dir or default_model_dir(), cfg.data.max_length)
     task = get_task(getattr(cfg, "task", "classification"), labels)
+    if getattr(getattr(model, "task", None), "name", None) == task.name:
+        task = model.task  # the task whose head the weights were loaded into (tuned thresholds, target stats)
     return export_saved_model(model, tok, task, out, version, assets={"config.yaml": config_text})

@@ -157,7 +157,8 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
             with open(os.path.join(extra, name), "w", encoding="utf-8") as f:
                 f.write(text)
         write_warmup_requests(os.path.join(tmp, "assets.extra", "tf_serving_warmup_requests"),
-                              list(warmup_texts), model_name=os.path.basename(os.path.abspath(root)))
+                              list(warmup_texts), model_name=os.path.basename(os.path.abspath(root)),
+                              pairs=getattr(module, "pairs", False))
         os.rename(tmp, final)  # atomic on one filesystem; fails if `final` appeared meanwhile
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

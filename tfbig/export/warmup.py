@@ -90,22 +90,27 @@ def predict_log(signature_name: str, inputs: dict, model_name: str = ""):
     return record
 
 
-def warmup_records(texts: list, model_name: str = "") -> list:
-    """Requests for both signatures: raw text at batch 1 and at the full list; token ids at batch 1."""
+def warmup_records(texts: list, model_name: str = "", pairs: bool = False) -> list:
+    """Requests for both signatures: raw text at batch 1 and at the full list; token ids at batch 1.
+    pairs: the text signature takes `text` and `text_pair` (each text is paired with itself)."""
     texts = [t.encode("utf-8") if isinstance(t, str) else t for t in texts] or [b""]
     ids = np.asarray([[2, 3]], np.int32)  # any ids in vocabulary range; warm-up needs shapes, not meaning
+
+    def text_inputs(batch):
+        return {"text": np.asarray(batch, object), **({"text_pair": np.asarray(batch, object)} if pairs else {})}
+
     return [
-        predict_log("serving_default", {"text": np.asarray(texts[:1], object)}, model_name),
-        predict_log("serving_default", {"text": np.asarray(texts, object)}, model_name),
+        predict_log("serving_default", text_inputs(texts[:1]), model_name),
+        predict_log("serving_default", text_inputs(texts), model_name),
         predict_log("predict_ids", {"input_ids": ids, "attention_mask": np.ones_like(ids),
                                     "token_type_ids": np.zeros_like(ids)}, model_name),
     ]
 
 
-def write_warmup_requests(path: str, texts: list, model_name: str = "") -> int:
+def write_warmup_requests(path: str, texts: list, model_name: str = "", pairs: bool = False) -> int:
     """Writes the TFRecord file; returns the number of requests."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    records = warmup_records(texts, model_name)
+    records = warmup_records(texts, model_name, pairs)
     with tf.io.TFRecordWriter(path) as writer:
         for record in records:
             writer.write(record.SerializeToString())

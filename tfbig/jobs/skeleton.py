@@ -23,7 +23,7 @@ from tfbig.train.budget import resolve_budget
 from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.class_weights import set_class_weights
 from tfbig.train.epoch_data import EpochData
-from tfbig.train.evaluation import evaluate_split
+from tfbig.train.evaluation import evaluate_split, split_outputs
 from tfbig.train.fit import fit_resumable
 from tfbig.train.optimizers import build_optimizer
 from tfbig.train.resume import checkpointable_dropout
@@ -69,8 +69,11 @@ class Job:
 
     def evaluate(self, cfg, data, served, val_ds) -> dict:
         """The report of the finished model: the task's report on the test split."""
-        log.info("evaluating on the test split (%d examples)", len(data.splits.test))
-        return evaluate_split(served, data.splits.test, data.task, data.tokenizer, cfg.data.batch_size)
+        splits, task, tok = data.splits, data.task, data.tokenizer
+        if task.tunes_on_validation and len(splits.val):  # thresholds and the like, before the test split is seen
+            task.tune(*split_outputs(served, splits.val, task, tok, cfg.data.batch_size))
+        log.info("evaluating on the test split (%d examples)", len(splits.test))
+        return evaluate_split(served, splits.test, task, tok, cfg.data.batch_size)
 
     def split_sizes(self, data) -> dict:
         """report.json's split_sizes."""

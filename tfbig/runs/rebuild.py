@@ -38,7 +38,7 @@ def rebuild_model(cfg, model_dir: str, labels: list, load_teacher=None):
     """
     from tfbig.tasks.registry import get_task
 
-    task = get_task(getattr(cfg, "task", "classification"), labels)
+    task = get_task(getattr(cfg, "task", "classification"), labels).configure(cfg)
     if is_pretrained(cfg):
         from tfbig.data.tokenizer import read_vocab
         from tfbig.train.build import build_mlm_model, mlm_vocab_file

@@ -27,6 +27,7 @@ encoded targets.
 import numpy as np
 
 from tfbig._keras import keras, tf
+from tfbig.errors import UserError
 
 
 class Task:
@@ -46,9 +47,20 @@ class Task:
     # Whether distillation may cache the teachers' outputs per example (tfbig.distill.cache): not for outputs
     # per token, whose length depends on the batch's padding.
     cacheable_outputs = True
+    tunes_on_validation = False  # True: the run skeleton calls `tune` with the validation outputs after fit
+    text_pair_column = ""  # set by `configure` from data.text_pair_column: examples are (text, text_pair) pairs
 
     def __init__(self, labels: list | None = None):
         self.labels = list(labels) if labels is not None else None
+
+    def configure(self, cfg) -> "Task":
+        """Reads the task's own options from the run config (a regression's loss, say); returns self."""
+        from tfbig.data.pairs import PAIR_SOURCES
+
+        self.text_pair_column = getattr(cfg.data, "text_pair_column", "") or ""
+        if cfg.data.source in PAIR_SOURCES:  # a named source of pairs: served as text + text_pair
+            self.text_pair_column = "text_pair"
+        return self
 
     # --- data -------------------------------------------------------------------------------------------
     def read_examples(self, data_cfg):
@@ -57,6 +69,12 @@ class Task:
         from tfbig.data.clean import clean
         from tfbig.data.sources import load_examples
 
+        from tfbig.data.pairs import PAIR_SOURCES, clean_pairs, read_pair_examples, read_pair_source
+
+        if data_cfg.source in PAIR_SOURCES:
+            return clean_pairs(read_pair_source(data_cfg.source))
+        if getattr(data_cfg, "text_pair_column", ""):  # (text, text_pair) rows with one class each
+            return clean_pairs(read_pair_examples(data_cfg, [data_cfg.label_column], _one_label))
         return clean(load_examples(data_cfg))
 
     def fit(self, targets: list) -> "Task":
@@ -78,14 +96,24 @@ class Task:
         """The batches of one split, (features, targets): every job's training, validation and test batches
         come from here. kwargs: those of tfbig.data.pipeline.split_dataset (shuffle, seed, bucketing, ...).
         A task with other inputs (a second text, words) tokenizes them its own way."""
+        from tfbig.data.pairs import is_pair_split, pair_split_dataset
         from tfbig.data.pipeline import split_dataset
 
+        if is_pair_split(split):
+            return pair_split_dataset(split, self, tokenizer, batch_size, **kwargs)
         return split_dataset(split, self, tokenizer, batch_size, **kwargs)
 
     def split_baseline(self, train, val, test, seed: int) -> dict | None:
         """The floor's report: `baseline` fitted on train + validation, scored on test (None without texts)."""
         if not hasattr(train, "texts"):
             return None
+        from tfbig.data.pairs import is_pair_split
+
+        if is_pair_split(train):
+            from tfbig.tasks.pairs import cosine_baseline
+
+            return cosine_baseline(self, train.texts + val.texts, self.encode(train.labels + val.labels), test.texts,
+                                   self.encode(test.labels), seed)
         return self.baseline(train.texts + val.texts, self.encode(train.labels + val.labels), test.texts,
                              self.encode(test.labels), seed)
 
@@ -128,6 +156,10 @@ class Task:
     def update_metrics(self, metrics: list, y, outputs) -> None:
         for m in metrics:
             m.update_state(y, outputs)
+
+    def tune(self, y_true: np.ndarray, outputs: np.ndarray):
+        """Fits what is chosen on validation after training (a multilabel's thresholds) from the validation
+        split's encoded targets and outputs; the test split is never shown to it. Needs `tunes_on_validation`."""
 
     # --- evaluation -------------------------------------------------------------------------------------
     def report(self, y_true: np.ndarray, outputs: np.ndarray) -> dict:
@@ -179,6 +211,10 @@ class Task:
         """A tf.Module with a `signatures()` dict for the SavedModel, or None for the default one (a batch of
         texts in as `serving_default`, token ids in as `predict_ids`). A task whose requests are not one text
         each (a pair, a list of words, a masked sentence) gives its own."""
+        if self.text_pair_column:
+            from tfbig.tasks.pairs import PairServingModule
+
+            return PairServingModule(model, tokenizer, self, asset_files)
         return None
 
     def export_metadata(self) -> dict:
@@ -196,3 +232,13 @@ class Task:
 
     def get_config(self) -> dict:
         return {"labels": self.labels}
+
+
+def _one_label(values, where):
+    """parse() of a class label for tfbig.data.text_streams.iter_fields: a non-empty string, never a list."""
+    (value,) = values
+    if isinstance(value, list):
+        raise UserError(f"{where}: the label is a list {value!r}; task: multilabel reads label lists")
+    if not str(value).strip():
+        raise UserError(f"{where}: empty label")
+    return str(value).strip()

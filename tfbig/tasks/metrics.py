@@ -38,3 +38,38 @@ class MacroF1(keras.metrics.Metric):
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}
+
+
+@keras.utils.register_keras_serializable("tfbig")
+class MeanPearson(keras.metrics.Metric):
+    """Pearson's r between targets and predictions, per column, averaged over the `num_targets` columns.
+
+    num_targets: int. Columns of the (B, K) targets and predictions.
+
+    Accumulates n, Σy, Σp, Σy², Σp², Σyp per column in float64, so the value over many batches equals
+    np.corrcoef over all rows at once (a column without variance counts as r = 0).
+    """
+
+    def __init__(self, num_targets: int, name: str = "pearson", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.num_targets = int(num_targets)
+        self.sums = self.add_weight(name="sums", shape=(6, self.num_targets), initializer="zeros", dtype=tf.float64)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y = tf.reshape(tf.cast(y_true, tf.float64), [-1, self.num_targets])
+        p = tf.reshape(tf.cast(y_pred, tf.float64), [-1, self.num_targets])
+        n = tf.cast(tf.shape(y)[0], tf.float64) * tf.ones([self.num_targets], tf.float64)
+        self.sums.assign_add(tf.stack([n, tf.reduce_sum(y, 0), tf.reduce_sum(p, 0), tf.reduce_sum(y * y, 0),
+                                       tf.reduce_sum(p * p, 0), tf.reduce_sum(y * p, 0)]))
+
+    def result(self):
+        n, sy, sp, syy, spp, syp = tf.unstack(self.sums)
+        cov = n * syp - sy * sp
+        var = tf.maximum(n * syy - sy * sy, 0.0) * tf.maximum(n * spp - sp * sp, 0.0)
+        return tf.cast(tf.reduce_mean(tf.math.divide_no_nan(cov, tf.sqrt(var))), tf.float32)
+
+    def reset_state(self):
+        self.sums.assign(tf.zeros_like(self.sums))
+
+    def get_config(self):
+        return {**super().get_config(), "num_targets": self.num_targets}

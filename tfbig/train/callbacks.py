@@ -155,7 +155,7 @@ class BestCheckpoint(keras.callbacks.Callback):
     def __init__(self, folder: str, monitor: str = "val_accuracy", patience: int = 0):
         super().__init__()
         self.folder, self.monitor, self.patience = folder, monitor, int(patience)
-        self.mode = "max" if ("acc" in monitor or "f1" in monitor) else "min"
+        self.mode = "max" if any(s in monitor for s in ("acc", "f1", "pearson", "spearman")) else "min"
         self.best, self.best_path, self.best_epoch, self.wait, self.stopped = None, None, -1, 0, False
         self._obsolete = []
 

@@ -35,6 +35,7 @@ def load_run_data(cfg) -> RunData:
     log.info("reading %s", cfg.data.train or cfg.data.source)
     tokenizer = BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length)
     task = get_task(getattr(cfg, "task", "classification"))
+    task.configure(cfg)
     if cfg.data.train:  # given train (validation, test) files; the vocabulary comes from train
         if task.name != "classification":
             raise UserError(f"data.train: given splits are read as labelled classes; task '{task.name}' "
