@@ -142,7 +142,7 @@ def test_bash_completion_completes_commands_options_and_config_keys(capsys, tmp_
     script.write_text(capsys.readouterr().out)
     probe = f"""source {script}
 t() {{ COMP_WORDS=("$@"); COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); _tfbig; echo "${{COMPREPLY[*]}}"; }}
-t tfbig do; t tfbig train --se; t tfbig train --set train.learning; t tfbig --verbose export --tok
+t tfbig do; t tfbig train --see; t tfbig train --set train.learning; t tfbig --verbose export --tok
 """
     out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=30, check=True).stdout
-    assert out.splitlines() == ["doctor", "--set", "train.learning_rate=", "--tokenizer"]
+    assert out.splitlines() == ["doctor", "--seeds", "train.learning_rate=", "--tokenizer"]
