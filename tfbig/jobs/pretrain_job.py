@@ -71,12 +71,14 @@ def check_pretrain_config(cfg, model_dir: str) -> None:
 
 def labelled_split_texts(cfg):
     """(train, validation) document callables of a labelled corpus (`data.source` bbc, fortunes, a CSV, ...):
-    the texts of the splits `tfbig train` makes with the same data.seed, test_fraction and val_fraction, labels
+    the texts of the splits `tfbig train` makes with the same data.seed, fractions and limit_per_class, labels
     dropped. The test split's texts are never returned, so a later fine-tune is scored on unseen text."""
+    from tfbig.data.split import limit_per_class
+
     d = cfg.data
     task = get_task("classification")
     examples, _ = task.read_examples(d)
-    splits = task.split(examples, d.test_fraction, d.val_fraction, d.seed)
+    splits = task.split(limit_per_class(examples, d.limit_per_class), d.test_fraction, d.val_fraction, d.seed)
     train, val = list(splits.train.texts), list(splits.val.texts)
     log.info("mlm.labelled_splits: %d training texts, %d validation texts; %d test texts left out", len(train),
              len(val), len(splits.test))
