@@ -362,6 +362,9 @@ class MlmConfig:
     """`tfbig pretrain`'s masked-language-model settings (the masking itself is data.mask_rate & co.)."""
     preset: str = ""  # "": continue model.model_dir's pretraining; tiny | mini | small | medium | base | large: from scratch
     vocab: str = ""  # from scratch: a vocab.txt; "" takes model.model_dir's (the bundled MiniLM's by default)
+    # data.source is a labelled corpus: pretrain on its train split's texts as `tfbig train` splits it (same
+    # data.seed, test_fraction, val_fraction), validate on its validation split's; the test texts are never read
+    labelled_splits: bool = False
 
 
 @dataclass

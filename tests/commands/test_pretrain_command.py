@@ -31,6 +31,13 @@ class StandInJob(PretrainJob):
         return TinyMlmEpochData(list(documents()), tokenizer, batch_size, seed=cfg.seed)
 
 
+class LabelledStandInJob(PretrainJob):
+    """PretrainJob's own documents (mlm.labelled_splits), the stand-in batches."""
+
+    def corpus_batches(self, cfg, documents, tokenizer, batch_size):
+        return TinyMlmEpochData(list(documents()), tokenizer, batch_size, seed=cfg.seed)
+
+
 class NoExportJob(StandInJob):
     """StandInJob without the SavedModel and encoder folder (the resume test compares final weights only)."""
 
@@ -86,13 +93,30 @@ def test_the_run_folder_rebuilds_and_fine_tuning_reads_the_encoder(scratch_run):
                                atol=1e-5)
 
 
+def test_labelled_splits_are_the_train_runs_texts_without_its_test_texts(tmp_path, tiny_bert_dir):
+    from tfbig.jobs.pretrain_job import labelled_split_texts
+    from tfbig.testing import write_tiny_folder_dataset
+    from tfbig.train.data import load_run_data
+
+    data = write_tiny_folder_dataset(str(tmp_path / "data"))
+    sets = _sets(str(tmp_path), tiny_bert_dir, "x", **{"data.source": data, "mlm.labelled_splits": True})
+    train_fn, val_fn = labelled_split_texts(load_config(None, sets, cls=PretrainRunConfig, check_model=False))
+    run = load_run_data(load_config(None, [s for s in sets if not s.startswith("mlm.")]))
+    assert list(train_fn()) == run.splits.train.texts and list(val_fn()) == run.splits.val.texts
+    assert not set(train_fn()) & set(run.splits.test.texts)
+
+
 def test_continued_pretraining_loads_the_checkpoint(tmp_path, tiny_bert_dir):
     from tfbig.models.checkpoint import read_bert_checkpoint
+    from tfbig.testing import write_tiny_folder_dataset
 
+    data = write_tiny_folder_dataset(str(tmp_path / "data"), per_class=6)  # 18 texts: 10 train, 4 val, 4 test
     cfg = load_config(None, _sets(str(tmp_path), tiny_bert_dir, "continued",
-                                  **{"train.epochs": 1, "train.precision": "mixed_bfloat16"}),
+                                  **{"train.epochs": 1, "train.precision": "mixed_bfloat16", "data.source": data,
+                                     "data.val_fraction": 0.2, "mlm.labelled_splits": True}),
                       cls=PretrainRunConfig, check_model=False)
-    report = pretrain_run(cfg, job=StandInJob())
+    report = pretrain_run(cfg, job=LabelledStandInJob())
+    assert report["evaluated_on"] == "validation" and report["steps"] == 3  # 10 training texts in batches of 4
     state, _ = read_bert_checkpoint(report["encoder"])
     before, _ = read_bert_checkpoint(tiny_bert_dir)
     assert state["embeddings.word_embeddings.weight"].shape == before["embeddings.word_embeddings.weight"].shape

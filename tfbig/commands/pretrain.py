@@ -11,10 +11,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from tfbig.commands.train import print_test_report
     from tfbig.config import PretrainRunConfig, load_config
     from tfbig.jobs.pretrain_job import check_pretrain_config, pretrain_run
     from tfbig.runs.rebuild import run_model_dir
+    from tfbig.tasks.registry import get_task
 
     # The model folder is checked by the job: from scratch (mlm.preset) it gives only the vocabulary.
     cfg = load_config(args.config, args.set, cls=PretrainRunConfig, check_model=False)
@@ -22,7 +22,8 @@ def run(args) -> int:
     report = pretrain_run(cfg)
     print(f"\nrun folder: {cfg.run_dir}")
     print(f"TensorBoard: tensorboard --logdir {cfg.run_dir}/logs")
-    print_test_report(report, f"{cfg.name}, held-out {report.get('evaluated_on', 'validation')} batches")
+    task = get_task("mlm")
+    print(f"\n{cfg.name}, held-out {report.get('evaluated_on', 'validation')} batches:\n{task.format_report(report)}")
     print(f"\nencoder (Hugging Face folder, for model.model_dir): {report['encoder']}")
     print(f"exported (fill-mask): {report['export']}")
     return 0

@@ -69,6 +69,22 @@ def check_pretrain_config(cfg, model_dir: str) -> None:
                         f"max_position_embeddings {positions}; set data.max_length to at most {positions}")
 
 
+def labelled_split_texts(cfg):
+    """(train, validation) document callables of a labelled corpus (`data.source` bbc, fortunes, a CSV, ...):
+    the texts of the splits `tfbig train` makes with the same data.seed, fractions and limit_per_class, labels
+    dropped. The test split's texts are never returned, so a later fine-tune is scored on unseen text."""
+    from tfbig.data.split import limit_per_class
+
+    d = cfg.data
+    task = get_task("classification")
+    examples, _ = task.read_examples(d)
+    splits = task.split(limit_per_class(examples, d.limit_per_class), d.test_fraction, d.val_fraction, d.seed)
+    train, val = list(splits.train.texts), list(splits.val.texts)
+    log.info("mlm.labelled_splits: %d training texts, %d validation texts; %d test texts left out", len(train),
+             len(val), len(splits.test))
+    return (lambda: iter(train)), ((lambda: iter(val)) if val else None)
+
+
 class StepMetrics(keras.callbacks.Callback):
     """Per step, to TensorBoard (`logs/steps`): the running MLM loss, masked accuracy and perplexity."""
 
@@ -105,11 +121,17 @@ class PretrainJob(Job):
                                whole_word=getattr(d, "whole_word_masking", False))
 
     def documents(self, cfg):
-        """(train, validation) document callables: `data.source`'s corpus, `data.val_fraction` held out."""
+        """(train, validation) document callables: `data.source`'s corpus, `data.val_fraction` held out (None
+        when 0); with `mlm.labelled_splits` the texts of the train and validation splits `tfbig train` makes."""
+        d = cfg.data
+        if cfg.mlm.labelled_splits:
+            return labelled_split_texts(cfg)
         from tfbig.data.corpora import corpus_documents
         from tfbig.data.mlm_batches import corpus_val_split
 
-        return corpus_val_split(corpus_documents(cfg.data), cfg.data.val_fraction, cfg.data.seed)
+        if not d.val_fraction:
+            return corpus_documents(d), None
+        return corpus_val_split(corpus_documents(d), d.val_fraction, d.seed)
 
     def load_data(self, cfg):
         model_dir = cfg.model.model_dir or default_model_dir()
@@ -130,7 +152,7 @@ class PretrainJob(Job):
         return self.train
 
     def val_data(self, cfg, data):
-        if not cfg.data.val_fraction:
+        if data.val_documents is None:
             return None
         return self.corpus_batches(cfg, data.val_documents, data.tokenizer, cfg.data.batch_size).validation()
 
