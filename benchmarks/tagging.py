@@ -9,12 +9,18 @@ floor, and tfbig's train-step throughput vs transformers' TFBertForTokenClassifi
    pieces) per second of fit. Reference: BertTokenizerFast(is_split_into_words=True) with labels on first
    pieces, DataCollatorForTokenClassification, TFBertForTokenClassification + model.fit (its built-in
    masked loss). tfbig: TaskModel with the tagging head on tfbig's encoder, its own pipeline (bucketed).
-   The first epoch of each is a warm-up (tracing); the timed epoch follows.
+   The first epoch of each is a warm-up (tracing); then timed epochs of the two in turn, the best of each.
 3. distill_kept: null (distillation of the tagger is not benchmarked yet).
 
     python benchmarks/tagging.py            # the full run (hours on 2 CPU cores; minutes on a GPU)
     python benchmarks/tagging.py --quick    # a smoke run: 400 sentences, 1 seed, 1 epoch, a few timed steps
-    python benchmarks/tagging.py --sentences 2000 --seeds 1 --epochs 2   # a middle size for a CPU
+    python benchmarks/tagging.py --sentences 3000 --seeds 1   # a middle size for a CPU
+
+Measured 2026-12-02 on the shared 2-core CPU (five jobs on it), no GPU lent: --sentences 3000 --seeds 1
+--epochs 3 --learning-rate 3e-4 --throughput-sentences 256 (sequential timing then): token accuracy 0.9355
+against the floor's 0.8577 (+7.8 points), 442 s of fit; tokens/s 157 (transformers) vs 522 (tfbig), 3.33x —
+but two earlier runs gave 1.13x and 1.30x: under that load one timed epoch each says little, hence the
+interleaved rounds. The full run (all 20,000 sentences, 3 seeds) was not run here.
 """
 import argparse
 import json
@@ -31,7 +37,7 @@ from tfbig._keras import keras, tf  # noqa: E402
 from tfbig.config import load_config  # noqa: E402
 from tfbig.data.word_tags import oanc_sentences  # noqa: E402
 
-BATCH, MAX_LENGTH, LR = 32, 128, 1e-4
+BATCH, MAX_LENGTH, LR = 32, 128, 3e-4  # 3e-4: 0.936 on 3,000 sentences in 3 epochs where 1e-4 is far behind
 
 
 def write_subset(path: str, n: int) -> str:
@@ -44,14 +50,14 @@ def write_subset(path: str, n: int) -> str:
     return path
 
 
-def accuracy_run(tmp: str, source: str, seed: int, epochs: int) -> dict:
+def accuracy_run(tmp: str, source: str, seed: int, epochs: int, lr: float = LR) -> dict:
     from tfbig.jobs.train_job import train_run
 
     sets = {"name": f"pos-{seed}", "output_dir": os.path.join(tmp, "runs"), "export_dir": os.path.join(tmp, "exports"),
             "task": "tagging", "data.source": source, "data.format": "word_tag" if source != "oanc_pos" else "auto",
             "data.test_fraction": 0.1, "data.val_fraction": 0.1, "data.seed": seed, "seed": seed,
             "data.batch_size": BATCH, "data.max_length": MAX_LENGTH, "train.epochs": epochs,
-            "train.learning_rate": LR, "train.baseline": True, "train.monitor": "val_token_accuracy",
+            "train.learning_rate": lr, "train.baseline": True, "train.monitor": "val_token_accuracy",
             "train.early_stopping_patience": 0}
     report = train_run(load_config(None, [f"{k}={v}" for k, v in sets.items()]))
     return {"acc": report["token_accuracy"], "baseline": report["baseline"]["token_accuracy"],
@@ -70,7 +76,8 @@ def first_piece_labels(enc, tags, index):
     return out
 
 
-def hf_tokens_per_s(model_dir, words, tags, labels, steps: int) -> float:
+def hf_epoch(model_dir, words, tags, labels, steps: int):
+    """(a function running one fit epoch, the non-padding tokens it trains on), warmed up."""
     from safetensors.numpy import load_file
     from transformers import BertConfig, BertTokenizerFast, DataCollatorForTokenClassification, \
         TFBertForTokenClassification
@@ -98,12 +105,11 @@ def hf_tokens_per_s(model_dir, words, tags, labels, steps: int) -> float:
                               for k in batches[0]})
     model.compile(optimizer=keras.optimizers.Adam(LR))
     model.fit(dataset(), epochs=1, verbose=0)  # warm-up: traces each batch shape
-    start = time.perf_counter()
-    model.fit(dataset(), epochs=1, verbose=0)
-    return tokens / (time.perf_counter() - start)
+    return lambda: model.fit(dataset(), epochs=1, verbose=0), tokens
 
 
-def tfbig_tokens_per_s(model_dir, words, tags, labels, steps: int) -> float:
+def tfbig_epoch(model_dir, words, tags, labels, steps: int):
+    """As hf_epoch, for tfbig's TaskModel and tagging pipeline."""
     from tfbig.data.text_files import Examples
     from tfbig.data.tokenizer import BertTextTokenizer
     from tfbig.tasks.registry import get_task
@@ -120,9 +126,19 @@ def tfbig_tokens_per_s(model_dir, words, tags, labels, steps: int) -> float:
     tokens = float(ds.reduce(0.0, lambda n, b: n + tf.reduce_sum(tf.cast(b[0]["attention_mask"], tf.float32))))
     model.compile(optimizer=keras.optimizers.Adam(LR))
     model.fit(ds, epochs=1, verbose=0)
-    start = time.perf_counter()
-    model.fit(ds, epochs=1, verbose=0)
-    return tokens / (time.perf_counter() - start)
+    return lambda: model.fit(ds, epochs=1, verbose=0), tokens
+
+
+def interleaved_tokens_per_s(epochs: dict, rounds: int) -> dict:
+    """Best tokens/s of each named epoch function over `rounds` rounds taken in turn, so that the load of a
+    shared machine weighs on both alike."""
+    best = {name: 0.0 for name in epochs}
+    for _ in range(rounds):
+        for name, (run, tokens) in epochs.items():
+            start = time.perf_counter()
+            run()
+            best[name] = max(best[name], tokens / (time.perf_counter() - start))
+    return best
 
 
 def main():
@@ -131,6 +147,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--throughput-sentences", type=int, default=2048)
+    parser.add_argument("--rounds", type=int, default=3, help="timed epochs of each, taken in turn")
+    parser.add_argument("--learning-rate", type=float, default=LR, help="of the accuracy runs")
     parser.add_argument("--sentences", type=int, default=0, help="the first N OANC sentences only (0: all)")
     args = parser.parse_args()
     seeds, epochs, n_through = (1, 1, 4 * BATCH) if args.quick else (args.seeds, args.epochs,
@@ -142,22 +160,24 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         subset = 400 if args.quick else args.sentences
         source = write_subset(os.path.join(tmp, f"oanc{subset}.txt"), subset) if subset else "oanc_pos"
-        runs = [accuracy_run(tmp, source, seed, epochs) for seed in range(seeds)]
+        runs = [accuracy_run(tmp, source, seed, epochs, args.learning_rate) for seed in range(seeds)]
     for seed, r in enumerate(runs):
         print(f"seed {seed}: token accuracy {r['acc']:.4f}  baseline {r['baseline']:.4f}  fit {r['seconds']:.0f} s")
     sentences = list(oanc_sentences())[:n_through]
     words, tags = [w for w, _ in sentences], [t for _, t in sentences]
     labels = sorted({t for ts in tags for t in ts})
     steps = -(-len(words) // BATCH)
-    hf = hf_tokens_per_s(model_dir, words, tags, labels, steps)
-    ours = tfbig_tokens_per_s(model_dir, words, tags, labels, steps)
+    rates = interleaved_tokens_per_s({"hf": hf_epoch(model_dir, words, tags, labels, steps),
+                                      "tfbig": tfbig_epoch(model_dir, words, tags, labels, steps)}, args.rounds)
+    hf, ours = rates["hf"], rates["tfbig"]
     print(f"train tokens/s over {len(words)} sentences: transformers {hf:.0f}, tfbig {ours:.0f} ({ours / hf:.2f}x)")
     print(json.dumps({"pos_acc": round(float(np.mean([r["acc"] for r in runs])), 4),
                       "pos_baseline_acc": round(float(np.mean([r["baseline"] for r in runs])), 4),
                       "train_seconds": round(float(np.mean([r["seconds"] for r in runs])), 1),
                       "hf_tokens_per_s": round(hf, 1), "tfbig_tokens_per_s": round(ours, 1),
                       "speedup": round(ours / hf, 3), "distill_kept": None, "quick": bool(args.quick),
-                      "sentences": subset or "all", "seeds": seeds, "epochs": epochs}))
+                      "sentences": subset or "all", "seeds": seeds, "epochs": epochs,
+                      "learning_rate": args.learning_rate}))
 
 
 if __name__ == "__main__":
