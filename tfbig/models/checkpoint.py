@@ -48,6 +48,9 @@ def _h5_to_pt(name: str, value: np.ndarray):
     """'bert/bert/encoder/layer_._0/output/dense/kernel:0' -> ('encoder.layer.0.output.dense.weight', kernelᵀ)."""
     parts = name.split(":")[0].split("/")
     anchors = [i for i, p in enumerate(parts) if p in ("embeddings", "encoder", "pooler")]
+    if "predictions" in parts:  # the masked-LM head of TFBertForMaskedLM / TFBertForPreTraining
+        anchors = [parts.index("predictions")]
+        parts[anchors[0]] = "cls.predictions"
     if not anchors:
         return None, value  # outside the encoder (a task head)
     parts = parts[anchors[0]:]
@@ -123,6 +126,38 @@ def weight_plan(encoder) -> list:
         norm(block.output_layer_norm, p + "output.LayerNorm")
     dense(encoder.pooler.dense, "pooler.dense", h, h)
     return plan
+
+
+def head_weight_plan(head) -> list:
+    """[(variable, PyTorch name, PyTorch shape, transpose)] of a MaskedLMHead, as BertForMaskedLM names them
+    (the decoder is tied to the word embeddings: no tensor of its own)."""
+    h, v = head.hidden_size, head.vocab_size
+    return [(head.dense.kernel, "cls.predictions.transform.dense.weight", (h, h), True),
+            (head.dense.bias, "cls.predictions.transform.dense.bias", (h,), False),
+            (head.layer_norm.gamma, "cls.predictions.transform.LayerNorm.weight", (h,), False),
+            (head.layer_norm.beta, "cls.predictions.transform.LayerNorm.bias", (h,), False),
+            (head.bias, "cls.predictions.bias", (v,), False)]
+
+
+def load_mlm_head_weights(head, state: dict, path: str) -> bool:
+    """Assigns a checkpoint's `cls.predictions.*` to a built MaskedLMHead; False (and a log line) when the
+    checkpoint has none, so the head keeps its fresh initialisation. UserError on a partial or misshapen head."""
+    plan = head_weight_plan(head)
+    present = [name for _, name, _, _ in plan if name in state]
+    if not present:
+        log.info("%s has no masked-LM head (cls.predictions.*): a fresh head is initialised", path)
+        return False
+    for _, name, shape, _ in plan:
+        if name not in state:
+            raise UserError(f"{path}: the masked-LM head has {present[0]} but no '{name}'")
+        if tuple(state[name].shape) != tuple(shape):
+            raise UserError(f"{path}: tensor '{name}' has shape {tuple(state[name].shape)}, the head expects "
+                            f"{tuple(shape)}")
+    keras.backend.batch_set_value([
+        (var, np.asarray(state[name], np.float32).T if transpose else np.asarray(state[name], np.float32))
+        for var, name, _, transpose in plan])
+    log.info("%s: masked-LM head loaded (cls.predictions.*)", path)
+    return True
 
 
 def load_bert_weights(encoder, state: dict, path: str) -> None:
