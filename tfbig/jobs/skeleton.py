@@ -54,6 +54,32 @@ class Job:
         """Job-specific entries of report.json."""
         return {}
 
+    def val_data(self, cfg, data):
+        """The validation batches fit reports on after each epoch, or None."""
+        d = cfg.data
+        if not len(data.splits.val):
+            return None
+        return data.task.split_dataset(data.splits.val, data.tokenizer, d.batch_size, bucketing=d.bucketing,
+                                       static_shapes=d.static_shapes, on_error=d.on_error)
+
+    def evaluate(self, cfg, data, served, val_ds) -> dict:
+        """The report of the finished model: the task's report on the test split."""
+        log.info("evaluating on the test split (%d examples)", len(data.splits.test))
+        return evaluate_split(served, data.splits.test, data.task, data.tokenizer, cfg.data.batch_size)
+
+    def split_sizes(self, data) -> dict:
+        """report.json's split_sizes."""
+        splits = data.splits
+        return {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)}
+
+    def export(self, cfg, data, served, folder) -> dict:
+        """Writes what a finished run hands on; returns report.json's entries for it (the SavedModel's path)."""
+        from tfbig.export.saved_model import export_saved_model
+
+        return {"export": export_saved_model(exported_model(cfg, served, data.task), data.tokenizer, data.task,
+                                             os.path.join(cfg.export_dir, cfg.name),
+                                             assets={"config.yaml": folder.config_text()})}
+
 
 def exported_model(cfg, served, task):
     """The served model as `cfg.export_precision` asks it to compute: itself, or its twin in another policy."""
@@ -85,13 +111,9 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     folder.write_config(cfg)
     log_plan(cfg)  # the memory plan `tfbig plan` prints, in the run's log
     data = job.load_data(cfg)
-    splits, task, tok = data.splits, data.task, data.tokenizer
+    splits, task = data.splits, data.task
     folder.write_labels(task.labels)
-    val_ds = None
-    if len(splits.val):
-        val_ds = task.split_dataset(splits.val, tok, d.batch_size, bucketing=d.bucketing,
-                                    static_shapes=d.static_shapes, on_error=d.on_error)
-    val_ds = shard_per_worker(val_ds)
+    val_ds = shard_per_worker(job.val_data(cfg, data))
     with strategy.scope(), checkpointable_dropout():
         model = job.build_model(cfg, data)
     train = job.train_data(cfg, data, model)
@@ -112,27 +134,21 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
         fit = fit_resumable(cfg, model, train, val_ds, task, cfg.run_dir, transform=shard_per_worker,
                             extra_callbacks=backups + list(extra_callbacks or []), own_resume=not backups)
         train_seconds = time.time() - start
-        log.info("evaluating on the test split (%d examples), %.0f s after training began", len(splits.test),
-                 train_seconds)
-        report = evaluate_split(served, splits.test, task, tok, d.batch_size)
+        report = job.evaluate(cfg, data, served, val_ds)  # logs one "evaluating ..." line
     epochs_run = len(fit.history.epoch) if fit.history else 0  # in this process: a resumed run counts the rest
     report.update({"task": task.name, "job": job.kind, "train_seconds": round(train_seconds, 1),
                    "epochs_run": epochs_run, "resumed_from_step": fit.start_step, "steps": fit.end_step,
                    "steps_planned": steps_per_epoch * t.epochs, "best": fit.best,
-                   "split_sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
+                   "split_sizes": job.split_sizes(data),
                    "cleaning": data.cleaning})
     report.update(job.report_extras(cfg, data, model, report))
-    if t.baseline:
+    if t.baseline and splits is not None:
         floor = task.split_baseline(splits.train, splits.val, splits.test, cfg.seed)
         if floor is not None:
             report["baseline"] = floor
     task.write_report(report, cfg.run_dir)
     write_test_summaries(cfg.run_dir, report, t.epochs, task)
-    from tfbig.export.saved_model import export_saved_model
-
-    report["export"] = export_saved_model(exported_model(cfg, served, task), tok, task,
-                                          os.path.join(cfg.export_dir, cfg.name),
-                                          assets={"config.yaml": folder.config_text()})
+    report.update(job.export(cfg, data, served, folder))
     folder.save_weights(served)
     report.update(save_run_adapters(cfg, served, folder.path))  # LoRA runs: the adapters alone, a small file
     folder.write_report(report)
