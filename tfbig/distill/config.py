@@ -26,14 +26,17 @@ class DistillConfig:
     attention_weight: float = 0.0  # attention-distribution KL (needs the teacher live every step)
     layer_map: list = field(default_factory=list)  # "teacher:student" layer pairs, e.g. ["3:1", "6:2"]; [] even
     cache_teacher_logits: bool = True  # false when the training texts change between epochs (augmentation)
+    augment_copies: int = 0  # TinyBERT-style variants of each training text (tfbig.distill.augment); 0: none
+    augment_rate: float = 0.3  # share of a variant's words changed (replaced by another training word, or dropped)
 
 
 @dataclass
 class StudentConfig:
-    init: str = "teacher"  # teacher: the teacher's embeddings and num_layers of its layers; scratch: a preset
+    init: str = "teacher"  # teacher: the teacher's embeddings and num_layers of its layers; scratch: a preset; folder
     num_layers: int = 2  # init teacher
     teacher_layers: list = field(default_factory=list)  # 0-based teacher layers to copy; [] every k-th from the top
     preset: str = "mini"  # init scratch: tiny | mini | small | medium
+    model_dir: str = ""  # init folder: a BERT folder on the teacher's vocabulary (`tfbig distill --stage general`)
 
 
 @dataclass
