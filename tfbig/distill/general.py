@@ -74,6 +74,7 @@ class GeneralDistillationModel(ObjectiveModel):
                  attention_weight: float = 1.0, accumulation_steps: int = 1, **kwargs):
         super().__init__(accumulation_steps=accumulation_steps, **kwargs)
         teacher.trainable = False
+        student.pooler.trainable = False  # no term reads pooled_output: it would get no gradient (a task learns it)
         self.teacher, self.student = teacher, student
         lt, ls = teacher.num_hidden_layers, student.num_hidden_layers
         pairs = [(int(a), int(b)) for a, b in layer_map] if layer_map else default_layer_map(lt, ls)
