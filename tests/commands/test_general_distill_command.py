@@ -53,3 +53,12 @@ def test_general_run_resumes_and_writes_an_encoder_that_fine_tuning_loads(tmp_pa
     saved = load_file(os.path.join(encoder, "model.safetensors"))
     np.testing.assert_allclose(saved["bert.embeddings.word_embeddings.weight"],
                                student.embeddings.weights[0].numpy(), rtol=0, atol=0)
+
+
+def test_general_stage_refuses_a_teacher_run_and_no_layer_term(tmp_path, tiny_bert_dir, capsys):
+    assert main(["distill", "--stage", "general", "--teacher", str(tmp_path)]) == 2
+    assert "model.model_dir" in capsys.readouterr().err
+    assert main(["distill", "--stage", "general", "--set", f"model.model_dir={tiny_bert_dir}",
+                 "--set", "data.max_length=16", "--set", "general.hidden_weight=0",
+                 "--set", "general.attention_weight=0"]) == 2
+    assert "hidden_weight" in capsys.readouterr().err
