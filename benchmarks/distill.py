@@ -41,6 +41,7 @@ from tfbig.distill.config import load_distill_config  # noqa: E402
 from tfbig.distill.model import DistillationModel  # noqa: E402
 from tfbig.jobs.distill_job import distill_run, load_teacher  # noqa: E402
 from tfbig.distill.student import build_student  # noqa: E402
+from tfbig.train.budget import resolve_budget  # noqa: E402
 from tfbig.train.optimizers import build_optimizer  # noqa: E402
 from tfbig.jobs.train_job import train_run
 from tfbig.train.data import label_ids, load_run_data
@@ -70,8 +71,9 @@ def labels_only_student(cfg, teacher) -> float:
     train_ds = make_dataset(splits.train.texts, label_ids(splits.train, splits.labels), prep.tokenizer,
                             d.batch_size, shuffle=True, seed=cfg.seed, bucketing=d.bucketing)
     steps = -(-len(splits.train) // d.batch_size)
-    student.compile(optimizer=build_optimizer(t, steps * t.epochs))
-    student.fit(train_ds, epochs=t.epochs, verbose=2)
+    epochs, _ = resolve_budget(t, steps)  # train.epochs may be auto
+    student.compile(optimizer=build_optimizer(t, steps * epochs))
+    student.fit(train_ds, epochs=epochs, verbose=2)
     return evaluate_split(student, splits.test, prep.task, prep.tokenizer, d.batch_size)["accuracy"]
 
 

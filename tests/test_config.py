@@ -50,14 +50,14 @@ def test_saved_config_loads_back_equal(tmp_path):
 @pytest.mark.parametrize("override,message", [
     ("model.backbone=tfbgi", "model.backbone 'tfbgi' is not one of tfbig, hf; did you mean 'tfbig'?"),
     ("model.backbone=HF", "model.backbone 'HF' is not one of tfbig, hf; did you mean 'hf'?"),
-    ("train.decay=linaer", "train.decay 'linaer' is not one of linear, constant; did you mean 'linear'?"),
+    ("train.decay=linaer", "train.decay 'linaer' is not one of linear, constant, polynomial; did you mean 'linear'?"),
     ("train.precision=float16", "train.precision 'float16' is not one of auto, float32, mixed_bfloat16, "
                                 "mixed_float16; did you mean 'mixed_float16'?"),
     ("runtime.strategy=mirorred", "runtime.strategy 'mirorred' is not one of auto, default, one_device, mirrored, "
                                   "multi_worker, tpu; did you mean 'mirrored'?"),
-    ("train.optimizer=adamW", "train.optimizer 'adamW' is not one of adam, adamw, adagrad, sgd; did you mean 'adamw'?"),
-    ("data.format=jsonn", "data.format 'jsonn' is not one of auto, folder, csv, tsv, jsonl, tfrecord; "
-                          "did you mean 'jsonl'?"),
+    ("train.optimizer=adamW", "train.optimizer 'adamW' is not one of adam, adamw, adagrad, sgd, lamb; did you mean 'adamw'?"),
+    ("data.format=jsonn", "data.format 'jsonn' is not one of auto, folder, csv, tsv, jsonl, tfrecord, conll, "
+                          "word_tag; did you mean 'jsonl'?"),
     ("data.on_error=skp", "data.on_error 'skp' is not one of raise, skip; did you mean 'skip'?"),
     ("data.documents=blank", "data.documents 'blank' is not one of file, blank_line; did you mean 'blank_line'?"),
     ("data.mask_rate=0", "data.mask_rate must be in (0, 1), got 0.0"),
@@ -83,7 +83,7 @@ def test_check_choice_message_and_no_hint_when_nothing_is_near():
     assert check_choice("sgd", OPTIMIZERS, "train.optimizer") == "sgd"
     with pytest.raises(UserError) as e:
         check_choice("lion", OPTIMIZERS, "train.optimizer")
-    assert str(e.value) == "train.optimizer 'lion' is not one of adam, adamw, adagrad, sgd"
+    assert str(e.value) == "train.optimizer 'lion' is not one of adam, adamw, adagrad, sgd, lamb"
 
 
 def test_every_monitor_name_is_a_metric_the_classifier_logs(tiny_bert_dir):
@@ -169,3 +169,16 @@ def test_distill_config_checks_the_teachers_folder_and_its_own_monitors(tmp_path
         load_distill_config(None, ["data.max_length=128"], teachers=[teacher])
     with pytest.raises(UserError, match="train.monitor 'val_kd' is not one of"):
         load_config(None, ["train.monitor=val_kd", f"model.model_dir={tiny_bert_dir}", "data.max_length=16"])
+
+
+def test_epochs_auto_by_default_or_an_integer_and_the_budget_fields():
+    cfg = load_config(None)
+    assert cfg.train.epochs == "auto" and cfg.train.min_steps == 300 and cfg.train.max_epochs == 20
+    assert load_config(None, ["train.epochs=4"]).train.epochs == 4
+    assert load_config(None, ["train.epochs=AUTO"]).train.epochs == "auto"
+    with pytest.raises(UserError, match="train.epochs': expected an integer or auto, got 'many'"):
+        load_config(None, ["train.epochs=many"])
+    with pytest.raises(UserError, match="train.epochs must be at least 1 or auto, got 0"):
+        load_config(None, ["train.epochs=0"])
+    with pytest.raises(UserError, match="train.min_steps and train.max_epochs must be at least 1"):
+        load_config(None, ["train.max_epochs=0"])

@@ -21,6 +21,7 @@ COMMANDS = [
     "completion",
     "plan",
 ]
+COMMANDS += ["pretrain"]  # masked-language pretraining (tfbig.jobs.pretrain_job)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import yaml
 
 from tfbig.errors import UserError
-from tfbig.names import (BACKBONES, DECAYS, DOCUMENTS, EXPORT_PRECISIONS, FORMATS, LORA_TARGETS, MONITORS, ON_ERRORS,
-                         OPTIMIZERS, PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
+from tfbig.names import (BACKBONES, CLASS_WEIGHTS, DECAYS, DOCUMENTS, EXPORT_PRECISIONS, FORMATS, LONG_SENTENCES,
+                         LORA_TARGETS, MONITORS, ON_ERRORS, OPTIMIZERS, PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
 
 # A model folder's config.json without max_position_embeddings gets BERT's (and BertEncoder's) default.
 DEFAULT_MAX_POSITIONS = 512
@@ -40,6 +40,11 @@ class DataConfig:
     dedup: bool = True  # drop exact-duplicate documents (a hash set: ~100 bytes a document)
     mask_rate: float = 0.15  # of the non-special tokens of each row, chosen for the MLM loss (80/10/10)
     whole_word_masking: bool = False  # all word pieces of a word (## continuations) chosen together
+    # Tagging (task: tagging): CoNLL's tag column (0-based; "" the last) or JSONL's tag-list key ("" is "tags").
+    tag_column: str = ""
+    max_words: int = 128  # words per tagged sentence; longer ones are split or truncated (long_sentences)
+    long_sentences: str = "split"  # split | truncate
+    label_all_tokens: bool = False  # every word piece carries its word's tag (transformers' label_all_tokens)
 
 
 def check_given_splits(d: DataConfig) -> None:
@@ -83,16 +88,22 @@ class TrainConfig:
     warmup_fraction: float = 0.1  # of all steps, linear from 0
     decay: str = "linear"  # linear | constant, after warmup
     clip_norm: float = 1.0  # global-norm clipping; 0 disables
-    epochs: int = 3
+    # "auto": enough epochs for min_steps optimizer steps (at most max_epochs), early stopping deciding the end
+    # (tfbig.train.budget); an integer N: exactly N epochs, as before.
+    epochs: Any = field(default="auto", metadata={"int_or": ("auto",)})
     early_stopping_patience: int = 1  # epochs without val improvement; 0 disables
     monitor: str = "val_loss"  # early stopping and the best checkpoint
     precision: str = "auto"  # auto (fastest for the hardware) | float32 | mixed_bfloat16 | mixed_float16 (loss scaling)
     steps_per_execution: int = 1
-    baseline: bool = False  # also fit TF-IDF + logistic regression on the same split
+    baseline: bool = True  # the floor: also fit the task's cheap baseline (TF-IDF + logistic regression) on the split
     accumulation_steps: int = 1  # k micro-batches of data.batch_size per optimizer step: effective batch k·b
     checkpoint_every_steps: int = 500  # resumable checkpoint every N steps (and at each epoch end); 0: epochs only
     resume: bool = True  # rerunning a run folder continues from its last checkpoint
     recompute: str = "none"  # none | blocks: recompute each encoder block's activations in the backward pass
+    min_steps: int = 300  # epochs auto: the fewest optimizer steps planned (small data gets more epochs)
+    max_epochs: int = 20  # epochs auto: the most epochs planned
+    class_weights: str = "none"  # none | balanced: each example's loss weighted n / (C·count of its class)
+    decay_power: float = 1.0  # train.decay polynomial: the rate after warmup is peak·(1 − progress)^decay_power
 
 
 @dataclass
@@ -185,6 +196,18 @@ def _coerce(value: Any, default: Any, key: str) -> Any:
     return value
 
 
+def _int_or_word(value: Any, words: tuple, key: str):
+    """An integer, or one of `words` (train.epochs: 3 or "auto"); else names the key."""
+    if isinstance(value, str) and value.strip().lower() in words:
+        return value.strip().lower()
+    try:
+        if not isinstance(value, bool) and float(value) == int(float(value)):
+            return int(float(value))
+    except (TypeError, ValueError):
+        pass
+    raise UserError(f"config key '{key}': expected an integer or {' | '.join(words)}, got {value!r}")
+
+
 def _build(cls, raw: dict, where: str = ""):
     if not isinstance(raw, dict):
         raise UserError(f"config section '{where.rstrip('.') or 'top'}' must be a mapping")
@@ -197,6 +220,8 @@ def _build(cls, raw: dict, where: str = ""):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         if dataclasses.is_dataclass(default):
             kwargs[key] = _build(type(default), value or {}, f"{where}{key}.")
+        elif f.metadata.get("int_or"):
+            kwargs[key] = _int_or_word(value, f.metadata["int_or"], where + key)
         else:
             kwargs[key] = _coerce(value, default, where + key)
     return cls(**kwargs)
@@ -263,6 +288,7 @@ def validate(cfg) -> None:
     check_choice(d.documents, DOCUMENTS, "data.documents")
     if not 0 < d.mask_rate < 1:
         raise UserError(f"data.mask_rate must be in (0, 1), got {d.mask_rate}")
+    check_choice(d.long_sentences, LONG_SENTENCES, "data.long_sentences")
     check_choice(t.recompute, RECOMPUTES, "train.recompute")
     lora = cfg.model.lora
     for target in lora.targets:
@@ -272,8 +298,12 @@ def validate(cfg) -> None:
                         f"rank {lora.rank}, alpha {lora.alpha}, dropout {lora.dropout}, targets {lora.targets}")
     if t.learning_rate <= 0:
         raise UserError(f"train.learning_rate must be positive, got {t.learning_rate}")
-    if t.epochs < 1:
-        raise UserError(f"train.epochs must be at least 1, got {t.epochs}")
+    if t.epochs != "auto" and t.epochs < 1:
+        raise UserError(f"train.epochs must be at least 1 or auto, got {t.epochs}")
+    if t.min_steps < 1 or t.max_epochs < 1:
+        raise UserError(f"train.min_steps and train.max_epochs must be at least 1, got {t.min_steps} and "
+                        f"{t.max_epochs}")
+    check_choice(t.class_weights, CLASS_WEIGHTS, "train.class_weights")
     if t.l2 < 0 or t.l1 < 0 or t.weight_decay < 0:
         raise UserError("train.l2, train.l1 and train.weight_decay must be non-negative")
     if d.batch_size < 1:
@@ -321,3 +351,17 @@ def save_config(cfg, path: str) -> None:
     from tfbig.io_utils import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False))
+
+
+@dataclass
+class MlmConfig:
+    """`tfbig pretrain`'s masked-language-model settings (the masking itself is data.mask_rate & co.)."""
+    preset: str = ""  # "": continue model.model_dir's pretraining; tiny | mini | small | medium | base | large: from scratch
+    vocab: str = ""  # from scratch: a vocab.txt; "" takes model.model_dir's (the bundled MiniLM's by default)
+
+
+@dataclass
+class PretrainRunConfig(RunConfig):
+    """A `tfbig pretrain` run: RunConfig with task mlm and an `mlm` section."""
+    task: str = "mlm"
+    mlm: MlmConfig = field(default_factory=MlmConfig)

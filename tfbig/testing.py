@@ -117,3 +117,66 @@ def tiny_classifier(folder: str, num_classes: int = 2, name: str = "classifier",
     ids = tf.ones([1, 4], tf.int32)
     model({"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)})
     return model
+
+
+def tiny_mlm_batches(tokenizer, texts: list, batch_size: int, mask_rate: float = 0.15, seed: int = 0):
+    """A stand-in for tfbig.data.mlm_batches in tests: (features, targets) batches of its exact shape.
+
+    Each text is one sequence padded to `tokenizer.max_length`; P = ceil(mask_rate·max_length) slots per row;
+    up to P non-special pieces of a row are replaced by [MASK] (no 80/10/10, no packing), the rest of the slots
+    have weight 0. Targets: {"mlm_positions" (B, P) int32, "mlm_ids" (B, P) int32, "mlm_weights" (B, P) float32}.
+    """
+    import math
+
+    from tfbig._keras import tf
+
+    t = tokenizer.max_length
+    p = int(math.ceil(mask_rate * t))
+    features = {k: v.numpy() for k, v in tokenizer(tf.constant(list(texts)), pad_to=t).items()}
+    ids = features["input_ids"].copy()
+    rng = np.random.default_rng(seed)
+    special = {tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id}
+    positions = np.zeros((len(texts), p), np.int32)
+    targets = np.zeros((len(texts), p), np.int32)
+    weights = np.zeros((len(texts), p), np.float32)
+    mask_id = tokenizer.vocab.index("[MASK]")
+    for row in range(len(texts)):
+        candidates = [i for i in range(t) if ids[row, i] not in special]
+        n = min(p, max(1, int(round(mask_rate * len(candidates))))) if candidates else 0
+        chosen = sorted(rng.choice(candidates, size=n, replace=False)) if n else []
+        positions[row, :n], targets[row, :n], weights[row, :n] = chosen, ids[row, chosen], 1.0
+        ids[row, chosen] = mask_id
+    features["input_ids"] = ids
+    ds = tf.data.Dataset.from_tensor_slices(
+        (features, {"mlm_positions": positions, "mlm_ids": targets, "mlm_weights": weights}))
+    return ds.batch(batch_size)
+
+
+class TinyMlmEpochData:
+    """A stand-in for tfbig.data.mlm_batches.CorpusEpochData in tests: EpochData's interface over
+    `tiny_mlm_batches` of `texts` (one document a sequence), masks drawn anew each epoch from (seed, epoch);
+    `validation()`: the same texts with masks fixed by the seed."""
+
+    def __init__(self, texts: list, tokenizer, batch_size: int, seed: int = 0, mask_rate: float = 0.15):
+        self.texts, self.tokenizer = list(texts), tokenizer
+        self.batch_size, self.seed, self.mask_rate = int(batch_size), int(seed), float(mask_rate)
+
+    def epoch(self, epoch: int):
+        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.texts))
+        return tiny_mlm_batches(self.tokenizer, [self.texts[i] for i in order], self.batch_size, self.mask_rate,
+                                seed=self.seed * 1000 + epoch + 1)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.texts) // self.batch_size)
+
+    def stream(self, start_step: int, epochs: int):
+        first, skip = divmod(int(start_step), self.steps_per_epoch)
+        parts = [self.epoch(e) for e in range(first, epochs)] or [self.epoch(epochs - 1).take(0)]
+        ds = parts[0].skip(skip)
+        for part in parts[1:]:
+            ds = ds.concatenate(part)
+        return ds
+
+    def validation(self):
+        return tiny_mlm_batches(self.tokenizer, self.texts, self.batch_size, self.mask_rate, seed=self.seed)

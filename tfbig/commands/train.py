@@ -21,11 +21,18 @@ def print_test_report(report: dict, name: str) -> None:
     base = report.get("baseline")
     if base:
         print(f"\n{base.get('model', 'baseline')} on the same split:\n{task.format_report(base)}")
+    if report.get("floor"):
+        from tfbig.reports.floor import floor_lines
+
+        print("\nthe floor (the baseline above):\n" + "\n".join(floor_lines(report)))
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a classifier, evaluate it, export a SavedModel")
     add_config_args(p)
+    p.add_argument("--seeds", default=None, metavar="0,1,2",
+                   help="run once per seed, one after another, each in <run_dir>/seed_<n>/, then write "
+                        "seeds_summary.json and .md (mean ± sample std of every metric) in <run_dir>")
     p.set_defaults(func=run)
 
 
@@ -34,9 +41,22 @@ def run(args) -> int:
     from tfbig.jobs.train_job import train_run
 
     cfg = load_config(args.config, args.set)
+    if getattr(args, "seeds", None):
+        return run_seeds(cfg, args.seeds)
     report = train_run(cfg)
     print(f"\nrun folder: {cfg.run_dir}")
     print(f"TensorBoard: tensorboard --logdir {cfg.run_dir}/logs")
     print_test_report(report, cfg.name)
     print(f"\nexported: {report['export']}")
+    return 0
+
+
+def run_seeds(cfg, seeds_text: str) -> int:
+    from tfbig.jobs.seeds import parse_seeds, seeds_run
+    from tfbig.reports.seeds import format_seeds
+
+    summary = seeds_run(cfg, parse_seeds(seeds_text))
+    print(f"\n{len(summary['seeds'])} seeds, run folders under {cfg.run_dir}/ (seed_<n>), mean ± sample std:")
+    print(format_seeds(summary))
+    print(f"\nsummary: {summary['path']} (and seeds_summary.md)")
     return 0

@@ -161,6 +161,11 @@ class CoreBertTokenizer(tf.Module):
         pieces = tf.concat([tf.where(unk, self.unk_id, -1)[:, None], pieces], axis=1)  # (N, 1 + steps)
         return tf.ragged.boolean_mask(pieces, pieces >= 0)
 
+    def pieces_of_words(self, words):
+        """(N,) pre-split words -> ragged (N, None) int32 piece ids of each, as BertTextTokenizer's."""
+        sub_words = self.split_words(words)  # (N, S): a word may split further at punctuation
+        return sub_words.with_flat_values(self.wordpiece(sub_words.flat_values)).merge_dims(1, 2)
+
     def tokenize(self, texts):
         """(B,) strings -> ragged (B, None) int32 ids with [CLS]/[SEP], at most max_length each."""
         words = self.split_words(texts)  # (B, W)

@@ -14,6 +14,9 @@ class Examples:
     texts: list = field(default_factory=list)
     labels: list = field(default_factory=list)
     skipped: int = 0  # malformed records dropped under on_error="skip"
+    # Tagged sentences (task: tagging): one word list per example, its labels the tag lists; texts the words
+    # joined by spaces, so cleaning, dedup and lengths still see a text.
+    words: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -21,6 +24,10 @@ class Examples:
     def add(self, text: str, label: str) -> None:
         self.texts.append(text)
         self.labels.append(label)
+
+    def add_words(self, words: list, tags: list) -> None:
+        self.words.append(list(words))
+        self.add(" ".join(words), list(tags))
 
 
 def _decode(raw: bytes, where: str, fallback_encoding: str | None) -> str:

@@ -89,6 +89,12 @@ class BertTextTokenizer(tf.Module):
         words = bert_normalize.split_words(texts)
         return self._wordpiece.tokenize(words).merge_dims(-2, -1)
 
+    def pieces_of_words(self, words):
+        """(N,) pre-split words -> ragged (N, None) int32 piece ids of each (a word may split further at
+        punctuation, as BERT's pre-tokenizer splits it); no special tokens, not truncated."""
+        words = bert_normalize.normalize(words, self.lower_case, self.strip_accents)
+        return self._wordpiece.tokenize(bert_normalize.split_words(words)).merge_dims(1, 2)
+
     def _specials(self, pieces, token):
         return tf.RaggedTensor.from_tensor(tf.fill(tf.stack([pieces.nrows(out_type=tf.int32), 1]), token))
 

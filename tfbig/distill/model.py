@@ -5,6 +5,17 @@ from tfbig.distribute.losses import weighted_average_loss
 from tfbig.train.objective_model import ObjectiveModel
 
 
+def _weighted_mean(values, weights):
+    """(mean, weight) of a logged term: over the positions `weights` keeps when it is per position as they
+    are ((B,) per example, (B, T) per token); a per-example term beside per-token weights: its plain mean."""
+    values = tf.cast(values, tf.float32)
+    if values.shape.rank != weights.shape.rank:
+        return tf.reduce_mean(values), tf.cast(tf.shape(values)[0], tf.float32)
+    w = tf.cast(weights, tf.float32)
+    n = tf.reduce_sum(w)
+    return tf.math.divide_no_nan(tf.reduce_sum(values * w), n), n
+
+
 def default_layer_map(teacher_layers: int, student_layers: int) -> list:
     """Student layer j (1..Ls) learns from teacher layer round(j·Lt/Ls): the top layers always meet."""
     return [(round(j * teacher_layers / student_layers), j) for j in range(1, student_layers + 1)]
@@ -169,21 +180,21 @@ class DistillationModel(ObjectiveModel):
         """Scores the student alone on the labels: loss = the task loss, and the task's metrics."""
         x, (labels, _) = data[0], self.unpack(data[1])
         outputs = self.student(x, training=False)
-        hard = self.task.loss(labels, outputs)
-        n = tf.cast(tf.shape(hard)[0], tf.float32)
-        self.trackers[self.task.loss_name].update_state(tf.reduce_mean(hard), sample_weight=n)
-        self.trackers["loss"].update_state(tf.reduce_mean(hard), sample_weight=n)
+        hard, n = _weighted_mean(self.task.loss(labels, outputs), self.task.loss_weights(labels))
+        self.trackers[self.task.loss_name].update_state(hard, sample_weight=n)
+        self.trackers["loss"].update_state(hard, sample_weight=n)
         self.task.update_metrics(self.task_metrics, labels, outputs)
         return {m.name: m.result() for m in [self.trackers["loss"], self.trackers[self.task.loss_name]]
                 + self.task_metrics}
 
     def update_metrics(self, y, terms):
         labels, _ = self.unpack(y)
-        n = tf.cast(tf.shape(terms["per_example"])[0], tf.float32)
-        self.trackers["loss"].update_state(tf.reduce_mean(terms["per_example"]) + terms["penalty"], sample_weight=n)
+        mean, n = _weighted_mean(terms["per_example"], terms["weights"])
+        self.trackers["loss"].update_state(mean + terms["penalty"], sample_weight=n)
         for name in (self.task.loss_name, "kd", "hidden_mse", "attention_kl"):
             if name in terms:
-                self.trackers[name].update_state(tf.reduce_mean(terms[name]), sample_weight=n)
+                mean, n = _weighted_mean(terms[name], terms["weights"])
+                self.trackers[name].update_state(mean, sample_weight=n)
         self.task.update_metrics(self.task_metrics, labels, terms["outputs"])
         shown = [m for m in self.trackers.values() if m.name in terms or m.name == "loss"] + self.task_metrics
         return {m.name: m.result() for m in shown}

@@ -118,3 +118,35 @@ class SavedClassifier:
             ids.append(out["label_id"].numpy())
             names.extend(x.decode("utf-8") for x in out["label"].numpy())
         return Predictions(names, np.concatenate(ids).astype(np.int32), np.concatenate(probs).astype(np.float32))
+
+
+class SavedFillMask(SavedClassifier):
+    """A fill-mask export (`tfbig pretrain`, task mlm): texts with [MASK] in, the likeliest pieces per mask out.
+
+    >>> SavedFillMask("saved_models/adapt_minilm").fill(["The [MASK] rose"], top_k=3)
+    [[[('price', 0.21), ('market', 0.09), ('dollar', 0.05)]]]
+    """
+
+    def fill(self, texts, top_k: int = 5, batch_size: int = 64) -> list:
+        """Per text, per [MASK] (in text order), the top_k (piece, probability) pairs."""
+        texts = list(texts)
+        result = []
+        for i in range(0, len(texts), batch_size):
+            out = self._serve(text=self._tf.constant(texts[i:i + batch_size], self._tf.string))
+            tokens, scores, weights = out["tokens"].numpy(), out["scores"].numpy(), out["mask_weights"].numpy()
+            for row in range(len(tokens)):
+                result.append([[(t.decode("utf-8"), float(s)) for t, s in zip(tokens[row, m, :top_k],
+                                                                              scores[row, m, :top_k])]
+                               for m in range(tokens.shape[1]) if weights[row, m] > 0])
+        return result
+
+
+def export_task(path: str) -> str:
+    """The task an export serves, as its tfbig_export.json records it (classification for older exports)."""
+    folder = version_dir(path)
+    for assets in ASSET_FOLDERS:
+        file = os.path.join(folder, assets, METADATA_FILE)
+        if os.path.isfile(file):
+            with open(file, encoding="utf-8") as f:
+                return json.load(f).get("task", "classification")
+    return "classification"

@@ -82,7 +82,7 @@ class DistillJob(Job):
         train = data.splits.train
         extra = None
         live = dc.hidden_weight or dc.attention_weight  # the intermediate terms need the teacher every step
-        if dc.cache_teacher_logits and not live:
+        if dc.cache_teacher_logits and not live and data.task.cacheable_outputs:
             if not hasattr(train, "texts"):
                 log.info("distill: the training split is streamed from shards; the teachers run live")
             else:

@@ -2,6 +2,7 @@
 report → export → run folder. Every job (train, distill, ...) is a `Job` that fills in its steps, so each
 gets the strategy, precision, resume, accumulation, `data.on_error` and the run-folder lock by construction.
 """
+import dataclasses
 import logging
 import os
 import time
@@ -11,12 +12,16 @@ from tfbig.data.shard_reader import ShardErrors
 from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
 from tfbig.distribute.cluster import num_workers
 from tfbig.distribute.precision import export_policy, set_precision, wrap_optimizer
+from tfbig.io_utils import atomic_write_text
 from tfbig.models.lora import save_run_adapters
 from tfbig.plan.from_config import log_plan
+from tfbig.reports.floor import class_counts, compare_to_floor, floor_check
 from tfbig.runs.folder import RunFolder
 from tfbig.runs.rebuild import rebuild_in_policy
 from tfbig.tasks.registry import get_task
+from tfbig.train.budget import resolve_budget
 from tfbig.train.callbacks import write_test_summaries
+from tfbig.train.class_weights import set_class_weights
 from tfbig.train.epoch_data import EpochData
 from tfbig.train.evaluation import evaluate_split
 from tfbig.train.fit import fit_resumable
@@ -113,12 +118,22 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     data = job.load_data(cfg)
     splits, task = data.splits, data.task
     folder.write_labels(task.labels)
+    class_weights = None
+    if splits is not None:  # a corpus job (pretraining) has no labelled splits
+        class_weights = set_class_weights(task, splits.train, t.class_weights)  # before the model traces its loss
     val_ds = shard_per_worker(job.val_data(cfg, data))
     with strategy.scope(), checkpointable_dropout():
         model = job.build_model(cfg, data)
     train = job.train_data(cfg, data, model)
     with ShardErrors():  # a bad shard record: one line naming the file and record, not a traceback
         steps_per_epoch = train.steps_per_epoch  # counted: each length bucket ends on its own partial batch
+    # train.epochs auto becomes a number here, before anything does arithmetic with it (the schedule, fit,
+    # the summaries): from here on cfg.train holds the planned epochs and the patience that goes with them.
+    epochs, budget = resolve_budget(t, steps_per_epoch)
+    log.info("budget: %d epoch(s) × %d step(s) = %d steps planned (%s)", epochs, steps_per_epoch,
+             budget["planned_steps"], budget["why"])
+    t = dataclasses.replace(t, epochs=epochs, early_stopping_patience=budget["patience"])
+    cfg = dataclasses.replace(cfg, train=t)
     with strategy.scope(), checkpointable_dropout():
         optimizer = wrap_optimizer(build_optimizer(t, steps_per_epoch * t.epochs), t.precision)
         model.compile(optimizer=optimizer, steps_per_execution=t.steps_per_execution)
@@ -140,16 +155,25 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
                    "epochs_run": epochs_run, "resumed_from_step": fit.start_step, "steps": fit.end_step,
                    "steps_planned": steps_per_epoch * t.epochs, "best": fit.best,
                    "split_sizes": job.split_sizes(data),
-                   "cleaning": data.cleaning})
+                   "cleaning": data.cleaning, "budget": budget})
+    if class_weights:
+        report["class_weights"] = class_weights
     report.update(job.report_extras(cfg, data, model, report))
     if t.baseline and splits is not None:
         floor = task.split_baseline(splits.train, splits.val, splits.test, cfg.seed)
         if floor is not None:
             report["baseline"] = floor
-    task.write_report(report, cfg.run_dir)
+            report["floor"] = compare_to_floor(task.floor_metrics(report), task.floor_metrics(floor))
+    images = task.write_report(report, cfg.run_dir)
     write_test_summaries(cfg.run_dir, report, t.epochs, task)
     report.update(job.export(cfg, data, served, folder))
     folder.save_weights(served)
     report.update(save_run_adapters(cfg, served, folder.path))  # LoRA runs: the adapters alone, a small file
     folder.write_report(report)
+    atomic_write_text(os.path.join(folder.path, "report.md"),
+                      task.markdown(report, f"{cfg.name}: test split", {"task": task.name, "job": job.kind}, images))
+    warning = floor_check(report, fit.history.history if fit.history else None,
+                          class_counts(getattr(splits.train, "labels", None)))
+    if warning:  # last, so it is the line the user sees when the run ends
+        log.warning(warning)
     return report

@@ -5,6 +5,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 def classification_report(y_true, y_pred, labels: list) -> dict:
     """Accuracy, macro and per-class precision/recall/F1, and the confusion matrix (rows: true, cols: predicted)."""
     ids = list(range(len(labels)))
+    predicted = set(int(i) for i in y_pred)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=ids, zero_division=0)
     mp, mr, mf, _ = precision_recall_fscore_support(y_true, y_pred, labels=ids, average="macro", zero_division=0)
     return {
@@ -17,6 +18,7 @@ def classification_report(y_true, y_pred, labels: list) -> dict:
         "labels": list(labels),
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=ids).tolist(),
         "num_examples": int(len(y_true)),
+        "never_predicted": [name for i, name in enumerate(labels) if i not in predicted],  # collapsed predictions
     }
 
 
@@ -34,4 +36,6 @@ def format_report(report: dict) -> str:
              f"(n={report['num_examples']})", f"{'class':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
     for name, m in report["per_class"].items():
         lines.append(f"{name:<16}{m['precision']:>10.4f}{m['recall']:>10.4f}{m['f1']:>10.4f}{m['support']:>9d}")
+    if report.get("never_predicted"):
+        lines.append(f"never predicted: {', '.join(report['never_predicted'])}")
     return "\n".join(lines)

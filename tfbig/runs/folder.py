@@ -117,6 +117,8 @@ class RunFolder:
         cls = RunConfig
         if isinstance(raw, dict) and any(section in raw for section in DISTILL_SECTIONS):
             from tfbig.distill.config import DistillRunConfig as cls
+        elif isinstance(raw, dict) and "mlm" in raw:  # a tfbig pretrain run
+            from tfbig.config import PretrainRunConfig as cls
         return load_config(self.config_path, cls=cls, check_model=False)  # checked when the run started
 
     def write_labels(self, labels) -> None:

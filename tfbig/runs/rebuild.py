@@ -13,6 +13,13 @@ def is_distilled(cfg) -> bool:
     return isinstance(cfg, DistillRunConfig)
 
 
+def is_pretrained(cfg) -> bool:
+    """Whether `cfg` is a `tfbig pretrain` run's config (a PretrainRunConfig)."""
+    from tfbig.config import PretrainRunConfig
+
+    return isinstance(cfg, PretrainRunConfig)
+
+
 def run_model_dir(cfg) -> str:
     """The model folder (tokenizer, and the backbone's pretrained weights) a run was trained from."""
     from tfbig.model_folder import default_model_dir
@@ -32,6 +39,11 @@ def rebuild_model(cfg, model_dir: str, labels: list, load_teacher=None):
     from tfbig.tasks.registry import get_task
 
     task = get_task(getattr(cfg, "task", "classification"), labels)
+    if is_pretrained(cfg):
+        from tfbig.data.tokenizer import read_vocab
+        from tfbig.train.build import build_mlm_model, mlm_vocab_file
+
+        return build_mlm_model(cfg, model_dir, task, len(read_vocab(mlm_vocab_file(cfg, model_dir))))
     if not is_distilled(cfg):
         from tfbig.train.build import build_task_model
 

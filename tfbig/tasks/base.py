@@ -40,6 +40,12 @@ class Task:
     loss_name = "task_loss"  # the per-example term's name in the fit logs and TensorBoard
     # The metric that says the most, for early stopping and the best checkpoint (validation prefix added).
     monitor_default = "val_loss"
+    # (C,) loss weight of each class id, or None (all 1): train.class_weights balanced sets it on the instance
+    # from the training split (tfbig.train.class_weights) before the model traces its loss.
+    class_weights = None
+    # Whether distillation may cache the teachers' outputs per example (tfbig.distill.cache): not for outputs
+    # per token, whose length depends on the batch's padding.
+    cacheable_outputs = True
 
     def __init__(self, labels: list | None = None):
         self.labels = list(labels) if labels is not None else None
@@ -92,6 +98,16 @@ class Task:
         """A layer from the backbone's outputs dict to this task's outputs."""
         raise NotImplementedError
 
+    def head_for(self, backbone, dropout: float) -> keras.layers.Layer:
+        """The head on `backbone`: `build_head(dropout)`; a head that shares the backbone's weights (a masked-LM
+        decoder tied to the word embeddings) or needs its sizes builds itself here."""
+        return self.build_head(dropout)
+
+    def model_inputs(self, x, y):
+        """The features the model is called with in training and evaluation: `x`; a task whose head reads
+        part of the targets (the masked positions an MLM head decodes) adds it here."""
+        return x
+
     def loss(self, y, outputs):
         """The task loss per target position: (B,) per example, or (B, T) per token. The objective is
         Σ loss·w / Σ w over the *global* batch, w = `loss_weights(y)`."""
@@ -99,7 +115,10 @@ class Task:
 
     def loss_weights(self, y):
         """The weight of each target position, from the targets alone: (B,) ones by default; a token task
-        gives its (B, T) mask of labelled pieces, so every replica and micro-batch weighs its real share."""
+        gives its (B, T) mask of labelled pieces, so every replica and micro-batch weighs its real share.
+        With `class_weights` set, a (B,) target of class ids weighs each example by its class's weight."""
+        if self.class_weights is not None:
+            return tf.gather(tf.constant(self.class_weights, tf.float32), tf.cast(y, tf.int32))
         return tf.ones([tf.shape(y)[0]], tf.float32)
 
     def metrics(self) -> list:
@@ -121,6 +140,11 @@ class Task:
 
     def summary_scalars(self, report: dict) -> dict:
         """Scalars of a report for TensorBoard's test summaries."""
+        return {}
+
+    def floor_metrics(self, report: dict) -> dict:
+        """{metric: value} of a report (the model's or its baseline's) that the model must match or beat, higher
+        being better; {} for a task without a floor."""
         return {}
 
     def report_images(self, report: dict) -> dict:

@@ -85,6 +85,9 @@ class ClassificationTask(Task):
     def summary_scalars(self, report):
         return {"accuracy": report["accuracy"], "macro_f1": report["macro"]["f1"]}
 
+    def floor_metrics(self, report):
+        return {"accuracy": report["accuracy"], "macro_f1": report["macro"]["f1"]}
+
     def report_images(self, report):
         from tfbig.reports.plots import confusion_matrix_png
 

@@ -38,7 +38,8 @@ def as_task(task_or_labels):
 
 
 # The built-in tasks, imported the first time a task is looked up (each registers itself on import).
-BUILTIN_MODULES = ("tfbig.tasks.classification",)
+BUILTIN_MODULES = ("tfbig.tasks.classification", "tfbig.tasks.tagging")
+BUILTIN_MODULES += ("tfbig.tasks.mlm",)  # masked-language modelling (tfbig pretrain)
 
 
 def _load_builtin() -> None:

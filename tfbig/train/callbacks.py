@@ -273,6 +273,8 @@ def write_test_summaries(run_dir: str, report: dict, step: int, task) -> None:
     with writer.as_default(step=step):
         for name, value in task.summary_scalars(report).items():
             tf.summary.scalar(name, value)
+        for name, m in (report.get("floor") or {}).items():  # the baseline's, beside the model's
+            tf.summary.scalar(f"floor_{name}", m["floor"])
         for name, png in task.report_images(report).items():
             tf.summary.image(name, tf.image.decode_png(png, channels=3)[tf.newaxis])
     writer.close()

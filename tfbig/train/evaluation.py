@@ -30,7 +30,17 @@ def split_outputs(model, split, task, tokenizer, batch_size: int):
         true.append(y.numpy())
     if not true:
         return np.zeros((0,)), np.zeros((0,))
-    return np.concatenate(true), np.concatenate(predicted)
+    return _concat_padded(true, -100), _concat_padded(predicted, 0.0)
+
+
+def _concat_padded(batches: list, value) -> np.ndarray:
+    """Batches concatenated on axis 0, each padded on axis 1 to the longest first (per-token outputs (B, T, ...)
+    of batches with their own T; per-example ones pass through). value: the padding (-100: an unlabelled token)."""
+    if batches[0].ndim < 2 or len({b.shape[1] for b in batches}) == 1:
+        return np.concatenate(batches)
+    width = max(b.shape[1] for b in batches)
+    return np.concatenate([np.pad(b, [(0, 0), (0, width - b.shape[1])] + [(0, 0)] * (b.ndim - 2),
+                                  constant_values=value) for b in batches])
 
 
 def evaluate_split(model, split, task_or_labels, tokenizer, batch_size: int) -> dict:

