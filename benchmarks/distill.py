@@ -3,6 +3,7 @@ student trained on labels only; accuracy kept, parameters, inference throughput,
 
     python benchmarks/distill.py [--teacher RUN_DIR] [--config configs/bbc_student.yaml] [--quick]
     python benchmarks/distill.py --data fortunes     # Debian fortunes, 10 categories: short, hard texts
+    python benchmarks/distill.py --stages general,task [--quick]   # two-stage (benchmarks/general_distill.py)
 
 Without --teacher, the teacher is fine-tuned here from configs/bbc_minilm.yaml on --data (default bbc; same
 split as elsewhere). The last line is one JSON object: data, teacher_acc, student_kd_acc, student_labels_acc, kept, teacher_ex_per_s,
