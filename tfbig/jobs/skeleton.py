@@ -173,7 +173,7 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     atomic_write_text(os.path.join(folder.path, "report.md"),
                       task.markdown(report, f"{cfg.name}: test split", {"task": task.name, "job": job.kind}, images))
     warning = floor_check(report, fit.history.history if fit.history else None,
-                          class_counts(getattr(getattr(splits, "train", None), "labels", None)))  # corpus jobs: no splits
+                          class_counts(getattr(splits.train, "labels", None)) if splits is not None else None)
     if warning:  # last, so it is the line the user sees when the run ends
         log.warning(warning)
     return report
