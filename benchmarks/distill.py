@@ -3,6 +3,7 @@ student trained on labels only; accuracy kept, parameters, inference throughput,
 
     python benchmarks/distill.py [--teacher RUN_DIR] [--config configs/bbc_student.yaml] [--quick]
     python benchmarks/distill.py --data fortunes     # Debian fortunes, 10 categories: short, hard texts
+    python benchmarks/distill.py --stages general,task [--quick]   # two-stage (benchmarks/general_distill.py)
 
 Without --teacher, the teacher is fine-tuned here from configs/bbc_minilm.yaml on --data (default bbc; same
 split as elsewhere). The last line is one JSON object: data, teacher_acc, student_kd_acc, student_labels_acc, kept, teacher_ex_per_s,
@@ -74,7 +75,7 @@ def labels_only_student(cfg, teacher) -> float:
     epochs, _ = resolve_budget(t, steps)  # train.epochs may be auto
     student.compile(optimizer=build_optimizer(t, steps * epochs))
     student.fit(train_ds, epochs=epochs, verbose=2)
-    return evaluate_split(student, splits.test, splits.labels, prep.tokenizer, d.batch_size)["accuracy"]
+    return evaluate_split(student, splits.test, prep.task, prep.tokenizer, d.batch_size)["accuracy"]
 
 
 def throughput(models: dict, vocab_size: int, batch: int = 64, length: int = 128, seconds: float = 15.0) -> dict:
@@ -129,14 +130,27 @@ def cache_speedup(cfg, teacher, steps: int = 6) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--teacher", help="a `tfbig train` run folder of MiniLM; default: fine-tune one on --data")
-    parser.add_argument("--data", default="bbc", help="data.source of the teacher fine-tuned here: bbc | fortunes")
+    parser.add_argument("--data", default=None, help="data.source of the teacher fine-tuned here: bbc (default) | "
+                        "fortunes; --stages general,task: a comma list (default bbc,fortunes)")
     parser.add_argument("--config", default="configs/bbc_student.yaml")
     parser.add_argument("--set", action="append", default=[], help="override a student config value")
     parser.add_argument("--out", default="/tmp/tfbig-bench-distill", help="run folders and exports go here")
     parser.add_argument("--quick", action="store_true", help="a smoke run on a few examples")
+    parser.add_argument("--stages", default="task",
+                        help="task: the comparison above (default); general,task: general distillation on --corpus, "
+                             "then task distillation on each --data (benchmarks/general_distill.py)")
+    parser.add_argument("--corpus", default="enwiki_sample", help="--stages general,task: the unlabelled corpus")
+    parser.add_argument("--preset", default="tiny", help="--stages general,task: the student's shape (tfbig.models.presets)")
+    parser.add_argument("--seeds", type=int, default=3, help="--stages general,task: task-stage seeds (mean)")
+    parser.add_argument("--general-set", action="append", default=[], help="override a general-stage config value")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("tfbig").setLevel(logging.INFO)
+    if args.stages != "task":
+        from benchmarks.general_distill import run_stages
+
+        return run_stages(args)
+    args.data = args.data or "bbc"
 
     teacher_dir = args.teacher or fine_tune_teacher(args.out, args.quick, args.data)
     overrides = [f"output_dir={args.out}/runs", f"export_dir={args.out}/exports",
@@ -145,7 +159,7 @@ def main() -> None:
         overrides += ["train.epochs=1"]
     cfg = load_distill_config(args.config, overrides, teachers=[teacher_dir])
     kd = distill_run(cfg)
-    teacher, _, labels, _ = load_teacher(teacher_dir)
+    teacher, _, labels = load_teacher(teacher_dir)
     print(f"distilled student: accuracy {kd['accuracy']:.4f}, teacher {kd['teacher_accuracy']:.4f}, "
           f"epochs {kd['epoch_seconds']} s, teacher logits cached in {kd['teacher_logits_seconds']} s")
     labels_acc = labels_only_student(cfg, teacher)

@@ -206,13 +206,16 @@ class CorpusEpochData:
     mask_rate: float. whole_word: bool. As mask_tokens.
     rows_per_epoch: int or None. The rows one pass gives, when known (e.g. saved by an earlier run); None counts
         them with a tokenizing pass at the first `steps_per_epoch`.
+    masking: bool. False: the features hold the text as it is and the targets have weight 0 everywhere
+        (general distillation reads the rows only).
 
     Resuming after `step` batches replays no document: epoch `step // S` is rebuilt (the same documents, the
     same shuffle, the same masks) and its first `step % S` batches are skipped before masking.
     """
 
     def __init__(self, documents_fn, tokenizer, max_length: int, batch_size: int, seed: int = 0, packing: bool = True,
-                 mask_rate: float = 0.15, whole_word: bool = False, rows_per_epoch: int | None = None):
+                 mask_rate: float = 0.15, whole_word: bool = False, rows_per_epoch: int | None = None,
+                 masking: bool = True):
         if "[MASK]" not in tokenizer.vocab:
             raise UserError("the vocabulary has no [MASK] token: masked-language modelling needs one")
         if not 0 < mask_rate < 1:
@@ -229,6 +232,7 @@ class CorpusEpochData:
         self._special = tf.constant(special)
         self._continues = tf.constant(continuation_table(tokenizer.vocab))
         self._rows_count = rows_per_epoch
+        self.masking = bool(masking)
         # Traced once here, not in every dataset an epoch builds (tokenizer tracing takes seconds).
         self._wordpieces = tf.function(tokenizer.wordpieces, input_signature=[tf.TensorSpec([None], tf.string)])
         self._mask = tf.function(self._mask_batch, input_signature=[
@@ -244,6 +248,11 @@ class CorpusEpochData:
 
     def _mask_batch(self, seed, index, ids):
         """One batch of rows (B, T) → (features, targets); seed (the epoch's) and index (the batch's) pick the masks."""
+        if not self.masking:
+            features = {"input_ids": ids, "token_type_ids": tf.zeros_like(ids),
+                        "attention_mask": tf.cast(tf.not_equal(ids, self.tokenizer.pad_id), tf.int32)}
+            none = tf.zeros([tf.shape(ids)[0], self.max_predictions], tf.int32)
+            return features, {"mlm_positions": none, "mlm_ids": none, "mlm_weights": tf.cast(none, tf.float32)}
         special = tf.gather(self._special, ids)
         starts = tf.logical_not(tf.gather(self._continues, ids))
         masked, positions, mlm_ids, weights = mask_tokens(

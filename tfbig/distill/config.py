@@ -26,14 +26,17 @@ class DistillConfig:
     attention_weight: float = 0.0  # attention-distribution KL (needs the teacher live every step)
     layer_map: list = field(default_factory=list)  # "teacher:student" layer pairs, e.g. ["3:1", "6:2"]; [] even
     cache_teacher_logits: bool = True  # false when the training texts change between epochs (augmentation)
+    augment_copies: int = 0  # TinyBERT-style variants of each training text (tfbig.distill.augment); 0: none
+    augment_rate: float = 0.3  # share of a variant's words changed (replaced by another training word, or dropped)
 
 
 @dataclass
 class StudentConfig:
-    init: str = "teacher"  # teacher: the teacher's embeddings and num_layers of its layers; scratch: a preset
+    init: str = "teacher"  # teacher: the teacher's embeddings and num_layers of its layers; scratch: a preset; folder
     num_layers: int = 2  # init teacher
     teacher_layers: list = field(default_factory=list)  # 0-based teacher layers to copy; [] every k-th from the top
     preset: str = "mini"  # init scratch: tiny | mini | small | medium
+    model_dir: str = ""  # init folder: a BERT folder on the teacher's vocabulary (`tfbig distill --stage general`)
 
 
 @dataclass
@@ -99,3 +102,47 @@ def parse_layer_map(pairs) -> list:
         except (TypeError, ValueError):
             raise UserError(f"distill.layer_map entry {p!r} is not 'teacher_layer:student_layer'") from None
     return out
+
+
+GENERAL_METRICS = ("loss", "embedding_mse", "hidden_mse", "attention_kl")
+
+
+@dataclass
+class GeneralConfig:
+    """`tfbig distill --stage general`: the student's shape and the weights of its terms (tfbig.distill.general)."""
+    preset: str = "tiny"  # tfbig.models.presets name; "" takes the shape below in full
+    num_hidden_layers: int = 0  # 0 keeps the preset's (so do the three below)
+    hidden_size: int = 0
+    num_attention_heads: int = 0
+    intermediate_size: int = 0
+    embedding_weight: float = 1.0  # embedding-output MSE
+    hidden_weight: float = 1.0  # block-output MSE through learned projections
+    attention_weight: float = 1.0  # attention-distribution KL
+    layer_map: list = field(default_factory=list)  # "teacher:student" 1-based layers, e.g. ["3:1", "6:2"]; [] uniform
+
+
+@dataclass
+class GeneralDistillRunConfig(RunConfig):
+    """Teacher = model.model_dir (a BERT folder); corpus = data.source (tfbig.data.corpora); student = `general`."""
+    name: str = "general_student"
+    general: GeneralConfig = field(default_factory=GeneralConfig)
+
+    monitors: ClassVar[tuple] = tuple(f"val_{m}" for m in GENERAL_METRICS) + GENERAL_METRICS
+
+
+def load_general_config(path: str | None, overrides: list | None = None):
+    """The config of a general-distillation run, checked against the teacher's folder (no TensorFlow)."""
+    from tfbig.model_folder import default_model_dir
+
+    raw = apply_overrides(_read_yaml(path) if path else {}, overrides or [])
+    cfg = _build(GeneralDistillRunConfig, raw)
+    validate(cfg)
+    validate_against_model(cfg, cfg.model.model_dir or default_model_dir())
+    g = cfg.general
+    if min(g.embedding_weight, g.hidden_weight, g.attention_weight) < 0 or not g.hidden_weight + g.attention_weight:
+        raise UserError("general.embedding_weight, hidden_weight and attention_weight must be ≥ 0, and hidden_weight "
+                        "or attention_weight positive")
+    if cfg.model.backbone != "tfbig":
+        raise UserError(f"model.backbone is {cfg.model.backbone!r}: general distillation trains tfbig's encoder")
+    parse_layer_map(g.layer_map)
+    return cfg

@@ -101,24 +101,43 @@ def _scratch_backbone(backbone: str, preset: str, teacher, backbone_dropout: flo
     return HFBertBackbone(random_hf_bert(config), name="backbone")
 
 
+def _folder_backbone(model_dir: str, teacher, backbone_dropout: float):
+    """tfbig's encoder with the weights of a BERT folder (a general-distillation student) on the teacher's vocabulary."""
+    from tfbig.models.encoder import BertEncoder
+
+    if not model_dir:
+        raise UserError("student.init folder needs student.model_dir (e.g. runs/<general run>/encoder)")
+    drop = {"hidden_dropout_prob": backbone_dropout,
+            "attention_probs_dropout_prob": backbone_dropout} if backbone_dropout >= 0 else {}
+    encoder = BertEncoder.from_pretrained(model_dir, name="backbone", **drop)
+    theirs = _teacher_config(teacher).get("vocab_size")
+    if encoder.vocab_size != theirs:
+        raise UserError(f"student.model_dir {model_dir} has vocab_size {encoder.vocab_size}; the teacher's is {theirs}: "
+                        "the student must read the teacher's vocabulary")
+    return encoder
+
+
 def build_student(teacher, task, init: str = "teacher", num_layers: int = 2, teacher_layers=None,
                   preset: str = "mini", backbone: str = "hf", dropout: float = 0.1, backbone_dropout: float = -1.0,
                   l2: float = 0.0, l1: float = 0.0, penalty_exclude=DEFAULT_PENALTY_EXCLUDE,
-                  accumulation_steps: int = 1) -> TaskModel:
+                  accumulation_steps: int = 1, model_dir: str = "") -> TaskModel:
     """Returns a built TaskModel student.
 
     task: tfbig Task (the teacher's), or a number of classes (a classification task named like the teacher's
         labels when their count matches).
     init: str. "teacher": the teacher's embeddings, pooler, head and `num_layers` of its layers (every k-th,
-        or `teacher_layers`, 0-based); "scratch": the named `preset` with random weights.
+        or `teacher_layers`, 0-based); "scratch": the named `preset` with random weights; "folder": tfbig's
+        encoder read from the BERT folder `model_dir` (a general-distillation student), a new head.
     backbone_dropout: float. <0 keeps the teacher's dropout rates.
     """
     if init == "teacher":
         encoder, _ = _from_teacher_backbone(teacher, num_layers, teacher_layers, backbone_dropout)
     elif init == "scratch":
         encoder = _scratch_backbone(backbone, preset, teacher, backbone_dropout)
+    elif init == "folder":
+        encoder = _folder_backbone(model_dir, teacher, backbone_dropout)
     else:
-        raise UserError(f"student init '{init}' is not one of teacher, scratch")
+        raise UserError(f"student init '{init}' is not one of teacher, scratch, folder")
     if isinstance(task, int):
         from tfbig.tasks.registry import get_task
 
@@ -150,6 +169,6 @@ def student_of(cfg, teacher, task) -> TaskModel:
     student = build_student(teacher, task, init=s.init, num_layers=s.num_layers,
                             teacher_layers=[int(i) for i in s.teacher_layers], preset=s.preset,
                             backbone=m.backbone, dropout=m.dropout, backbone_dropout=m.backbone_dropout, l2=t.l2,
-                            l1=t.l1, penalty_exclude=t.penalty_exclude)
+                            l1=t.l1, penalty_exclude=t.penalty_exclude, model_dir=s.model_dir)
     apply_memory_options(student.backbone, cfg)  # after the teacher's layers are copied in
     return student

@@ -58,6 +58,13 @@ class DistillJob(Job):
         labels = self.teacher_configs[0][2]
         if data.task.labels != labels:
             raise UserError(f"the data has labels {data.task.labels}; the teacher was trained on {labels}")
+        dc = cfg.distill
+        if dc.augment_copies:  # extra soft-target examples from the training texts only (never val/test)
+            from tfbig.distill.augment import augment_examples
+
+            before = len(data.splits.train)
+            data.splits.train = augment_examples(data.splits.train, dc.augment_copies, dc.augment_rate, cfg.seed)
+            log.info("distill: %d training texts + %d augmented variants", before, len(data.splits.train) - before)
         return data
 
     def build_model(self, cfg, data):
