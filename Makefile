@@ -33,7 +33,7 @@ corpora: $(STAMP)
 	$(BIN)/python -c "from tfbig.data.corpora import gensim_wheel, pydocs_dir; print(pydocs_dir()); print(gensim_wheel())"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=30 tests
 
 test-slow: $(STAMP)
 	TFBIG_SLOW=1 $(BIN)/python -m pytest -q tests
