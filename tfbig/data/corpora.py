@@ -117,11 +117,13 @@ def _strip_rst(text: str) -> str:
 # Wikipedia sample --------------------------------------------------------------------------------------------
 
 def gensim_wheel(install: bool = True) -> str:
-    """The gensim 4.4.0 wheel in the cache (enwiki/), fetched with `pip download --no-deps` when absent."""
+    """The gensim 4.4.0 wheel: the one `make setup` downloads ($TFBIG_DATA, else <venv>/tfbig-data), else the
+    cache's (enwiki/), fetched there with `pip download --no-deps` when absent."""
     folder = os.path.join(cache_root(), "enwiki")
-    found = sorted(glob.glob(os.path.join(folder, "gensim-4.4.0-*.whl")))
-    if found:
-        return found[-1]
+    for place in (os.environ.get("TFBIG_DATA", ""), os.path.join(sys.prefix, "tfbig-data"), folder):
+        found = sorted(glob.glob(os.path.join(place, "gensim-4.4.0-*.whl"))) if place else []
+        if found:
+            return found[-1]
     if not install:
         raise UserError(f"the gensim 4.4.0 wheel is not in {folder}")
     os.makedirs(folder, exist_ok=True)
