@@ -3,51 +3,25 @@
 import numpy as np
 
 from tfbig._keras import tf
+from tfbig.tasks.serving import ServingModule
 
 
-class PairServingModule(tf.Module):
-    """A SavedModel's module for pairs: `serving_default(text, text_pair)` and `predict_ids`, the task's outputs.
-
-    Tracks the model's variables, not the Keras model (as tfbig.export.saved_model.ServingModule does).
-    """
+class PairServingModule(ServingModule):
+    """A SavedModel's module for pairs: `serving_default(text, text_pair)` and `predict_ids`, the task's outputs
+    (ServingModule's, with a second text)."""
 
     pairs = True  # the warm-up requests carry text_pair too
 
     def __init__(self, model, tokenizer, task, asset_files: dict | None = None):
         from tfbig.data.pairs import require_pair_tokenizer
-        from tfbig.models.lora import served_variables
 
-        super().__init__(name="tfbig_pair_serving")
         require_pair_tokenizer(tokenizer)
-        self.model_variables = served_variables(model)
-        self._model = lambda features: model(features, training=False)
-        self.tokenizer = tokenizer
-        self._task = task
-        self.asset_files = {name: tf.saved_model.Asset(path) for name, path in (asset_files or {}).items()}
-
-    def _outputs(self, features):
-        # An empty batch or empty sequences would break attention's shapes: pad to (1, 1), keep the first B rows.
-        b, t = tf.shape(features["input_ids"])[0], tf.shape(features["input_ids"])[1]
-        padding = [[0, tf.maximum(1 - b, 0)], [0, tf.maximum(1 - t, 0)]]
-        outputs = self._model({k: tf.pad(v, padding) for k, v in features.items()})[:b]
-        return self._task.serving_outputs(tf.cast(outputs, tf.float32))
+        super().__init__(model, tokenizer, task, asset_files)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text"),
                                   tf.TensorSpec([None], tf.string, name="text_pair")])
-    def serve_pairs(self, text, text_pair):
+    def serve_text(self, text, text_pair):
         return self._outputs(self.tokenizer(text, second=text_pair))
-
-    @tf.function(input_signature=[
-        tf.TensorSpec([None, None], tf.int32, name="input_ids"),
-        tf.TensorSpec([None, None], tf.int32, name="attention_mask"),
-        tf.TensorSpec([None, None], tf.int32, name="token_type_ids"),
-    ])
-    def predict_ids(self, input_ids, attention_mask, token_type_ids):
-        return self._outputs({"input_ids": input_ids, "attention_mask": attention_mask,
-                              "token_type_ids": token_type_ids})
-
-    def signatures(self) -> dict:
-        return {"serving_default": self.serve_pairs, "predict_ids": self.predict_ids}
 
 
 def tfidf_cosines(train_pairs, pairs_to_score) -> np.ndarray:
