@@ -93,7 +93,9 @@ class TrainConfig:
     # "auto": enough epochs for min_steps optimizer steps (at most max_epochs), early stopping deciding the end
     # (tfbig.train.budget); an integer N: exactly N epochs, as before.
     epochs: Any = field(default="auto", metadata={"int_or": ("auto",)})
-    early_stopping_patience: int = 1  # epochs without val improvement; 0 disables
+    # epochs without val improvement; 0 disables. >0: the run ends on the best val epoch's weights (restored
+    # after early stopping or after the last epoch, resumes included); 0: on the last epoch's.
+    early_stopping_patience: int = 1
     monitor: str = "val_loss"  # early stopping and the best checkpoint
     precision: str = "auto"  # auto (fastest for the hardware) | float32 | mixed_bfloat16 | mixed_float16 (loss scaling)
     steps_per_execution: int = 1

@@ -150,7 +150,11 @@ class RunSummaries(keras.callbacks.Callback):
 
 class BestCheckpoint(keras.callbacks.Callback):
     """Keeps the weights of the best epoch by `monitor` in `folder/best-EEE.weights`; with patience > 0
-    stops after that many epochs without improvement and restores the best weights (early stopping)."""
+    stops after that many epochs without improvement and restores the best weights (early stopping).
+
+    Its state (best value, epoch and path) is saved with each resumable checkpoint, so a rerun after a kill
+    knows the best epoch; with patience > 0, tfbig.train.fit.restore_best loads the best weights at the end
+    of the run also when the last planned epoch, not early stopping, ended it."""
 
     def __init__(self, folder: str, monitor: str = "val_accuracy", patience: int = 0):
         super().__init__()

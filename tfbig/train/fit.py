@@ -1,4 +1,9 @@
-"""`Model.fit` that resumes: restores the last checkpoint of the run folder and continues at its step."""
+"""`Model.fit` that resumes: restores the last checkpoint of the run folder and continues at its step.
+
+With early stopping on (train.early_stopping_patience > 0) the run ends on the best validation epoch's weights,
+whether early stopping or the last planned epoch ended it, and after a SIGKILL and a rerun too (`restore_best`).
+"""
+import glob
 import logging
 import sys
 import os
@@ -17,7 +22,8 @@ class FitResult:
     history: object  # keras History, or None when the run had finished already
     start_step: int  # 0 for a fresh run
     end_step: int
-    best: dict  # the best epoch by train.monitor: {"epoch", "value", "path"}, {} without validation
+    best: dict  # the best epoch by train.monitor: {"monitor", "value", "epoch", "path", "restored",
+    # "last_epoch"}, {} without validation
 
 
 def resume_folder(run_dir: str) -> str:
@@ -45,9 +51,42 @@ def check_compatible(state: dict, steps_per_epoch: int, now: dict, where: str) -
                         "set train.resume=false or use a new run name")
 
 
+def describe_best(best_cb) -> dict:
+    """The best epoch the callback knows of (1-based), or {} when there is none (no validation yet)."""
+    if best_cb is None or best_cb.best is None:
+        return {}
+    return {"monitor": best_cb.monitor, "value": best_cb.best, "epoch": best_cb.best_epoch + 1,
+            "path": best_cb.best_path}
+
+
+def restore_best(model, best_cb, epochs_done: int) -> dict:
+    """Loads the best epoch's weights (`best_cb.best_path`, what BestCheckpoint wrote) into `model`.
+
+    best_cb: the run's BestCheckpoint, or None (no validation). Its best epoch and path come from the resume
+    checkpoint's state when the run was resumed, so a rerun after a kill restores the same epoch.
+    epochs_done: epochs trained in the whole run (resumes included).
+    Returns describe_best's dict with "restored" (whether the model now holds the best epoch's weights) and
+    "last_epoch" (epochs_done); {} without a best epoch.
+    """
+    best = describe_best(best_cb)
+    if not best:
+        return best
+    best["last_epoch"] = int(epochs_done)
+    path = best["path"]
+    if not path or not glob.glob(path + ".index"):
+        log.warning("the best epoch's weights (%s, epoch %d) are missing; keeping the last epoch's", path,
+                    best["epoch"])
+        return {**best, "restored": False}
+    model.load_weights(path)
+    log.info("restored the best epoch's weights: epoch %d of %d (%s %.4f)", best["epoch"], epochs_done,
+             best["monitor"], best["value"])
+    return {**best, "restored": True}
+
+
 def fit_resumable(cfg, model, train, val_ds, task, run_dir: str, verbose: int | None = None,
                   transform=None, extra_callbacks=(), own_resume: bool = True) -> FitResult:
     """Fits `model` (compiled) on `train` (an EpochData) for cfg.train.epochs, resuming when a checkpoint exists.
+    With train.early_stopping_patience > 0 the model ends on the best validation epoch's weights (restore_best).
 
     task: the run's Task (what the validation summaries show).
     transform: callable or None. Applied to the training stream (e.g. per-worker sharding).
@@ -81,9 +120,9 @@ def fit_resumable(cfg, model, train, val_ds, task, run_dir: str, verbose: int | 
                             initial_epoch=start // steps, steps_per_epoch=steps, callbacks=callbacks,
                             verbose=verbose)
     best_cb = next((c for c in callbacks if hasattr(c, "best_path")), None)
-    best = {}
-    if best_cb is not None and best_cb.best is not None:
-        best = {"monitor": best_cb.monitor, "value": best_cb.best, "epoch": best_cb.best_epoch + 1,
-                "path": best_cb.best_path}
     end = callbacks[0].step if history is not None else start
+    if t.early_stopping_patience > 0:  # the best epoch's weights, also when the last planned epoch ended the run
+        best = restore_best(model, best_cb, end // steps)
+    else:
+        best = describe_best(best_cb)
     return FitResult(history, start, end, best)
