@@ -1,0 +1,81 @@
+"""With early stopping on, a run ends on the best validation epoch's weights, not the last epoch's — also when
+the last planned epoch (not early stopping) ends it, and after a SIGKILL and a rerun (tfbig.train.fit.restore_best)."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tfbig._keras import tf
+from tfbig.train.callbacks import KILL_AT_STEP_ENV
+
+STEPS_PER_EPOCH, EPOCHS = 6, 3
+# A learning rate too high for the tiny model: validation loss is lowest after epoch 1, then worse (measured:
+# 1.081, 1.157, 1.106). Patience 3 never stops the run, so the epoch cap ends it and only restore_best helps.
+SETTINGS = {"train.epochs": EPOCHS, "train.early_stopping_patience": EPOCHS, "train.learning_rate": 0.03,
+            "train.monitor": "val_loss"}
+
+
+def model_weights(prefix: str) -> dict:
+    """The backbone's and head's variables of a weights file or a resume checkpoint (whose names start with
+    "model/"), optimizer and metric state left out."""
+    reader = tf.train.load_checkpoint(prefix)
+    names = [name for name, _ in tf.train.list_variables(prefix)]
+    strip = "model/" if any(n.startswith("model/") for n in names) else ""
+    return {name[len(strip):]: reader.get_tensor(name) for name in names
+            if name.startswith(strip) and name[len(strip):].split("/")[0] in ("backbone", "head")}
+
+
+def assert_same(a: dict, b: dict) -> None:
+    assert sorted(a) == sorted(b) and len(a) > 20
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def report_of(run_dir: str) -> dict:
+    with open(os.path.join(run_dir, "report.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, tiny_bert_dir, tiny_folder_data, train_process):
+    tmp = str(tmp_path_factory.mktemp("best_restored"))
+    run = train_process(tmp, tiny_folder_data, tiny_bert_dir, "uninterrupted", **SETTINGS)
+    code, out = run.wait()
+    assert code == 0, out
+    return run.run_dir
+
+
+def test_the_run_ends_on_the_best_epochs_weights_not_the_last(uninterrupted):
+    best = report_of(uninterrupted)["best"]
+    assert best["epoch"] < best["last_epoch"] == EPOCHS, best  # the case this test is about: best is not last
+    assert best["restored"] is True and best["monitor"] == "val_loss"
+    assert os.path.basename(best["path"]) == f"best-{best['epoch']:03d}.weights"
+    final = model_weights(os.path.join(uninterrupted, "final.weights"))
+    assert_same(final, model_weights(best["path"]))
+    # The last epoch's weights (the resume checkpoint at the run's last step) differ: the restore did something.
+    latest = json.load(open(os.path.join(uninterrupted, "checkpoints", "resume", "latest.json")))
+    assert latest["step"] == STEPS_PER_EPOCH * EPOCHS
+    last = model_weights(os.path.join(uninterrupted, "checkpoints", "resume", latest["prefix"]))
+    assert any(not np.array_equal(final[k], last[k]) for k in final)
+
+
+def test_a_rerun_after_sigkill_still_restores_the_best_epoch(tmp_path, tiny_bert_dir, tiny_folder_data,
+                                                             uninterrupted, train_process):
+    tmp = str(tmp_path)
+    kill_at = STEPS_PER_EPOCH * (EPOCHS - 1) + 2  # in the last epoch, long after the best one was saved
+    killed = train_process(tmp, tiny_folder_data, tiny_bert_dir, "resumed", {KILL_AT_STEP_ENV: str(kill_at)},
+                           **SETTINGS)
+    code, out = killed.wait()
+    assert code == -9, out  # died of SIGKILL
+    code, out = train_process(tmp, tiny_folder_data, tiny_bert_dir, "resumed", **SETTINGS).wait()
+    assert code == 0, out
+
+    report, reference = report_of(killed.run_dir), report_of(uninterrupted)
+    assert report["resumed_from_step"] > STEPS_PER_EPOCH * reference["best"]["epoch"]  # best epoch: before the kill
+    best = report["best"]
+    assert (best["epoch"], best["last_epoch"], best["restored"]) == (reference["best"]["epoch"], EPOCHS, True)
+    assert best["value"] == reference["best"]["value"]
+    final = model_weights(os.path.join(killed.run_dir, "final.weights"))
+    assert_same(final, model_weights(best["path"]))  # written by the killed process, found by the rerun
+    assert_same(final, model_weights(os.path.join(uninterrupted, "final.weights")))
