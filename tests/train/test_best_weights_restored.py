@@ -53,6 +53,8 @@ def test_the_run_ends_on_the_best_epochs_weights_not_the_last(uninterrupted):
     assert os.path.basename(best["path"]) == f"best-{best['epoch']:03d}.weights"
     final = model_weights(os.path.join(uninterrupted, "final.weights"))
     assert_same(final, model_weights(best["path"]))
+    markdown = open(os.path.join(uninterrupted, "report.md"), encoding="utf-8").read()
+    assert f"the best epoch's, {best['epoch']} of {EPOCHS} (val_loss {best['value']:.4f}), restored" in markdown
     # The last epoch's weights (the resume checkpoint at the run's last step) differ: the restore did something.
     latest = json.load(open(os.path.join(uninterrupted, "checkpoints", "resume", "latest.json")))
     assert latest["step"] == STEPS_PER_EPOCH * EPOCHS

@@ -24,7 +24,7 @@ from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.class_weights import set_class_weights
 from tfbig.train.epoch_data import EpochData
 from tfbig.train.evaluation import evaluate_split, split_outputs
-from tfbig.train.fit import fit_resumable
+from tfbig.train.fit import fit_resumable, weights_note
 from tfbig.train.optimizers import build_optimizer
 from tfbig.train.resume import checkpointable_dropout
 
@@ -96,6 +96,14 @@ def exported_model(cfg, served, task):
         return served
     log.info("export computes in %s (trained in %s)", policy, cfg.train.precision)
     return rebuild_in_policy(cfg, served, policy, task.labels, load_teacher=lambda path: RunFolder(path).load_model())
+
+
+def markdown_details(task, job, best: dict) -> dict:
+    """The lines under report.md's title: task, job and which epoch's weights the run ended on."""
+    details = {"task": task.name, "job": job.kind}
+    if best:
+        details["weights"] = weights_note(best)
+    return details
 
 
 def run_job(cfg, job: Job, extra_callbacks: list | None = None) -> dict:
@@ -174,7 +182,7 @@ def _run_locked(cfg, job, strategy, folder, extra_callbacks):
     report.update(save_run_adapters(cfg, served, folder.path))  # LoRA runs: the adapters alone, a small file
     folder.write_report(report)
     atomic_write_text(os.path.join(folder.path, "report.md"),
-                      task.markdown(report, f"{cfg.name}: test split", {"task": task.name, "job": job.kind}, images))
+                      task.markdown(report, f"{cfg.name}: test split", markdown_details(task, job, fit.best), images))
     warning = floor_check(report, fit.history.history if fit.history else None,
                           class_counts(getattr(splits.train, "labels", None)) if splits is not None else None)
     if warning:  # last, so it is the line the user sees when the run ends

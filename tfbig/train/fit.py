@@ -83,6 +83,16 @@ def restore_best(model, best_cb, epochs_done: int) -> dict:
     return {**best, "restored": True}
 
 
+def weights_note(best: dict) -> str:
+    """One line for report.md: which epoch's weights the run ended on ("" without a best epoch)."""
+    if not best:
+        return ""
+    by = f"{best['monitor']} {best['value']:.4f}"
+    if best.get("restored"):
+        return f"the best epoch's, {best['epoch']} of {best['last_epoch']} ({by}), restored"
+    return f"the last epoch's (the best was epoch {best['epoch']}, {by})"
+
+
 def fit_resumable(cfg, model, train, val_ds, task, run_dir: str, verbose: int | None = None,
                   transform=None, extra_callbacks=(), own_resume: bool = True) -> FitResult:
     """Fits `model` (compiled) on `train` (an EpochData) for cfg.train.epochs, resuming when a checkpoint exists.
