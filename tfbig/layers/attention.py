@@ -55,7 +55,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         before dropout (distillation's attention term).
 
         At inference (training false) the four projections run on 2-D rows (B·T, H), each a MatMul + BiasAdd
-        that oneDNN fuses; `inputs` may then be rows already, with `length` T: the output is rows (B·T, H).
+        that Grappler fuses; `inputs` may then be rows already, with `length` T: the output is rows (B·T, H).
         """
         if training:
             batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]

@@ -56,8 +56,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
         probabilities (B, N, T, T).
 
         At inference (training false) the block runs on 2-D rows (B·T, H) from end to end: every Dense is a
-        MatMul + BiasAdd (+ GELU, + the residual sum in float32) that oneDNN fuses into one kernel; only the
-        attention products see (B, N, T, D). Training keeps the (B, T, H) graph."""
+        MatMul + BiasAdd that Grappler fuses into one _FusedMatMul (the GELU too where oneDNN is on, float32; seen
+        in a block's optimised graph); only the attention products see (B, N, T, D). Training keeps the
+        (B, T, H) graph, whose tensordot puts a reshape between each MatMul and its BiasAdd."""
         x = tf.cast(inputs, tf.float32)
         if not training:
             shape = tf.shape(x)

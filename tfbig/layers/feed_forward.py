@@ -1,6 +1,4 @@
 """The position-wise feed-forward network of a Transformer block: Dense → GELU → Dense."""
-import math
-
 from tfbig._keras import keras, tf
 from tfbig.layers.initializers import BERT_INITIALIZER, fresh_initializer, serialize_initializer
 from tfbig.layers.lora import LoraDense
@@ -13,18 +11,6 @@ ACTIVATIONS = {
     "gelu_approximate": lambda x: tf.nn.gelu(x, approximate=True),  # the tanh approximation
     "relu": tf.nn.relu,
 }
-
-SQRT_HALF = 1.0 / math.sqrt(2.0)
-
-
-def gelu_erf(x):
-    """Exact GELU written as ((erf(x/√2) + 1) · ½) · x: the op order Grappler's oneDNN remapper fuses with a
-    2-D MatMul + BiasAdd into one _FusedMatMul (tf.nn.gelu's erfc form is not matched after a 2-D matmul)."""
-    return (tf.math.erf(x * SQRT_HALF) + 1.0) * 0.5 * x
-
-
-# At inference: the same functions in the forms the remapper fuses into the matmul before them.
-INFERENCE_ACTIVATIONS = dict(ACTIVATIONS, gelu=gelu_erf)
 
 
 @keras.utils.register_keras_serializable("tfbig")
@@ -53,14 +39,13 @@ class FeedForward(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         """(B, T, H) -> (B, T, H), or rows (N, H) -> (N, H). In training the graph is the plain one; at
-        inference both products run on 2-D rows, so each Dense is MatMul + BiasAdd and oneDNN fuses them
-        (and the GELU) into one kernel, instead of tensordot's reshape between the MatMul and the BiasAdd."""
-        if training:
+        inference both products run on 2-D rows, so each Dense is MatMul + BiasAdd, which Grappler fuses into
+        one _FusedMatMul (with oneDNN on, the GELU too), instead of tensordot's reshape between the MatMul and
+        the BiasAdd, which stops the fusion."""
+        if training or inputs.shape.rank == 2:
             return self.output_dense(ACTIVATIONS[self.activation](self.intermediate(inputs)))
-        if inputs.shape.rank == 2:
-            return self.output_dense(INFERENCE_ACTIVATIONS[self.activation](self.intermediate(inputs)))
         rows = tf.reshape(inputs, [-1, self.hidden_size])
-        out = self.output_dense(INFERENCE_ACTIVATIONS[self.activation](self.intermediate(rows)))
+        out = self.output_dense(ACTIVATIONS[self.activation](self.intermediate(rows)))
         return tf.reshape(out, tf.shape(inputs))
 
     def get_config(self):
