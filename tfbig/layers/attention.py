@@ -50,12 +50,32 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.output_dense = dense("output_dense")
         self.dropout = Dropout16(dropout)
 
-    def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False):
+    def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False, length=None):
         """(B, T, H) -> (B, T, H); with return_attention_scores also the float32 probabilities (B, N, T, T)
-        before dropout (distillation's attention term)."""
-        batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]
+        before dropout (distillation's attention term).
 
-        def heads(x):  # (B, T, H) -> (B, N, T, D)
+        At inference (training false) the four projections run on 2-D rows (B·T, H), each a MatMul + BiasAdd
+        that Grappler fuses; `inputs` may then be rows already, with `length` T: the output is rows (B·T, H).
+        """
+        if training:
+            batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]
+            return self._attend(inputs, batch, length, attention_mask, training, return_attention_scores)
+        if inputs.shape.rank == 2:
+            if length is None:
+                raise ValueError("attention on (B·T, H) rows needs their length T")
+            rows, batch = inputs, tf.shape(inputs)[0] // tf.maximum(length, 1)
+        else:
+            batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]
+            rows = tf.reshape(inputs, [-1, self.hidden_size])
+        output, probs32 = self._attend(rows, batch, length, attention_mask, training, True)
+        if inputs.shape.rank != 2:
+            output = tf.reshape(output, [batch, length, self.hidden_size])
+        return (output, probs32) if return_attention_scores else output
+
+    def _attend(self, inputs, batch, length, attention_mask, training, return_attention_scores):
+        """The attention of (B, T, H) inputs, or of (B·T, H) rows (then the output is rows too)."""
+
+        def heads(x):  # (B, T, H) or (B·T, H) -> (B, N, T, D)
             return tf.transpose(tf.reshape(x, [batch, length, self.num_heads, self.head_size]), [0, 2, 1, 3])
 
         q = heads(self.query(inputs) * tf.cast(1.0 / math.sqrt(self.head_size), self.compute_dtype))
@@ -65,8 +85,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             scores += attention_mask
         probs32 = tf.nn.softmax(scores, axis=-1)
         context = tf.matmul(self.dropout(tf.cast(probs32, v.dtype), training=training), v)  # (B, N, T, D)
-        context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, length, self.hidden_size])
-        output = self.output_dense(context)
+        shape = [batch, length, self.hidden_size] if inputs.shape.rank == 3 else [-1, self.hidden_size]
+        output = self.output_dense(tf.reshape(tf.transpose(context, [0, 2, 1, 3]), shape))
         return (output, probs32) if return_attention_scores else output
 
     def get_config(self):

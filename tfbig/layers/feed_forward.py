@@ -37,9 +37,16 @@ class FeedForward(keras.layers.Layer):
         self.output_dense = LoraDense(
             hidden_size, kernel_initializer=fresh_initializer(kernel_initializer), name="output_dense")
 
-
-    def call(self, inputs):
-        return self.output_dense(ACTIVATIONS[self.activation](self.intermediate(inputs)))
+    def call(self, inputs, training=None):
+        """(B, T, H) -> (B, T, H), or rows (N, H) -> (N, H). In training the graph is the plain one; at
+        inference both products run on 2-D rows, so each Dense is MatMul + BiasAdd, which Grappler fuses into
+        one _FusedMatMul (with oneDNN on, the GELU too), instead of tensordot's reshape between the MatMul and
+        the BiasAdd, which stops the fusion."""
+        if training or inputs.shape.rank == 2:
+            return self.output_dense(ACTIVATIONS[self.activation](self.intermediate(inputs)))
+        rows = tf.reshape(inputs, [-1, self.hidden_size])
+        out = self.output_dense(ACTIVATIONS[self.activation](self.intermediate(rows)))
+        return tf.reshape(out, tf.shape(inputs))
 
     def get_config(self):
         config = super().get_config()

@@ -39,9 +39,23 @@ class ServingModule(tf.Module):
         return self._model({k: tf.pad(v, padding) for k, v in features.items()})[:b]
 
     def _outputs(self, features):
-        """The task's outputs of a batch run as length-sorted chunks of CHUNK rows, each cut to its own longest
-        text: a batch of short texts with one long one costs little more than its short texts, not B × longest.
-        Padding is masked out of attention, so the outputs are the whole batch's (to float rounding)."""
+        """The task's outputs of a batch: one that fits in a chunk runs as it is (cut to its longest text), a
+        larger one as length-sorted chunks (`_chunked`). Padding is masked out of attention, so either way the
+        outputs are the whole batch's (to float rounding)."""
+        b = tf.shape(features["input_ids"])[0]
+        outputs = tf.cond(b <= CHUNK, lambda: self._one_chunk(features), lambda: self._chunked(features))
+        return self._task.serving_outputs(outputs)
+
+    def _one_chunk(self, features):
+        """(B, ...) float32 outputs of a batch of at most CHUNK rows in one call, cut to its longest text: no
+        sort, no loop (a single request's latency)."""
+        width = tf.reduce_max(tf.concat([tf.reduce_sum(features["attention_mask"], axis=1), [0]], axis=0))
+        return tf.cast(self._forward({k: v[:, :width] for k, v in features.items()}), tf.float32)
+
+    def _chunked(self, features):
+        """(B, ...) float32 outputs of a batch run as length-sorted chunks of CHUNK rows, each cut to its own
+        longest text: a batch of short texts with one long one costs little more than its short texts, not
+        B × longest."""
         lengths = tf.reduce_sum(features["attention_mask"], axis=1)
         order = tf.argsort(lengths, direction="DESCENDING", stable=True)
         ordered = {k: tf.gather(v, order) for k, v in features.items()}
@@ -55,8 +69,7 @@ class ServingModule(tf.Module):
             width = tf.reduce_max(tf.concat([longest[start:end], [0]], axis=0))
             parts = parts.write(i, tf.cast(self._forward({k: v[start:end, :width] for k, v in ordered.items()}),
                                            tf.float32))
-        outputs = tf.gather(parts.concat(), tf.argsort(order))  # back to the request's order
-        return self._task.serving_outputs(outputs)
+        return tf.gather(parts.concat(), tf.argsort(order))  # back to the request's order
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def serve_text(self, text):
