@@ -21,8 +21,10 @@ Three parts (`--parts`, comma-separated):
 
     python benchmarks/pretrain.py [--parts throughput,learns,adapt] [--quick]
 
-`--quick` is a smoke run of a few minutes on 2 cores: fewer timed steps, a slice of the Python docs for a few
-dozen steps, fortunes limited to 20 texts a category, one fine-tuning epoch and one seed.
+`--quick` is a smoke run of a few minutes on 2 cores: batch 16 and two timed steps a side, a slice of the
+Python docs (15 files) for one epoch, fortunes limited to 20 texts a category, one fine-tuning epoch, one seed.
+On a loaded 2-core machine one MiniLM step of 32 × 128 takes tens of seconds: the full throughput part
+(5 rounds × 4 steps a side) then takes ~20 minutes; `--rounds`/`--steps` shorten it.
 The last line printed is one JSON object: hf_tokens_per_s, tfbig_tokens_per_s, speedup, pad_share (tfbig's
 batches), hf_pad_share; mlm_loss_start, mlm_loss_end, masked_acc_end, finetune_acc_pretrained,
 finetune_acc_scratch; adapt_acc, adapt_std, direct_acc, direct_std (the keys of the parts that ran).
@@ -118,8 +120,8 @@ def throughput_part(args, out: dict) -> None:
     from tfbig.data.corpora import corpus_documents
     from tfbig.model_folder import default_model_dir
 
-    batch, length = 32, 128
-    rounds, per_round, warmup = (2, 2, 1) if args.quick else (args.rounds, args.steps, 2)
+    batch, length = (16, 128) if args.quick else (32, 128)
+    rounds, per_round, warmup = (2, 1, 1) if args.quick else (args.rounds, args.steps, 2)
     model_dir = default_model_dir()
     corpus = corpus_documents(DataConfig(source=args.source, documents="blank_line"))
     docs = list(itertools.islice(corpus(), 1500 if args.quick else 8000))
@@ -255,7 +257,7 @@ def learns_part(args, out: dict, tmp: str) -> None:
     limit = 0
     if args.quick:
         overrides += ["data.batch_size=32", "train.epochs=1", "data.val_fraction=0.05"]
-        limit = 40  # .rst.txt files: a few dozen steps
+        limit = 15  # .rst.txt files: a few dozen steps
     else:
         overrides += [f"train.epochs={args.pretrain_epochs}"]
     first, budget = FirstLoss(), TimeBudget(args.pretrain_minutes * 60)
