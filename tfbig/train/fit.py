@@ -38,7 +38,19 @@ def fingerprint(cfg) -> dict:
             "data.max_length": d.max_length, "data.seed": d.seed, "data.limit_per_class": d.limit_per_class,
             "data.train": d.train, "data.validation": d.validation, "data.test": d.test,
             "model.model_dir": cfg.model.model_dir, "train.optimizer": t.optimizer,
-            "train.accumulation_steps": t.accumulation_steps, "model.lora.rank": cfg.model.lora.rank}
+            "train.accumulation_steps": t.accumulation_steps, "model.lora.rank": cfg.model.lora.rank,
+            **mlm_fingerprint(cfg)}
+
+
+def mlm_fingerprint(cfg) -> dict:
+    """What decides a pretraining run's rows and masks (empty for other runs): its masking, packing and model."""
+    mlm = getattr(cfg, "mlm", None)
+    if mlm is None:
+        return {}
+    d = cfg.data
+    return {"data.mask_rate": d.mask_rate, "data.packing": d.packing, "data.whole_word_masking": d.whole_word_masking,
+            "data.documents": d.documents, "data.dedup": d.dedup, "data.val_fraction": d.val_fraction,
+            "mlm.preset": mlm.preset, "mlm.vocab": mlm.vocab, "mlm.labelled_splits": mlm.labelled_splits}
 
 
 def check_compatible(state: dict, steps_per_epoch: int, now: dict, where: str) -> None:
