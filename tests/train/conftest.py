@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -26,13 +27,16 @@ class TrainProcess:
         sets = tiny_run_overrides(tmp, data, model_dir, name, **overrides)
         args = ["train"] + [a for o in sets for a in ("--set", o)]
         self.run_dir = os.path.join(tmp, "runs", name)
-        self.proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], stdout=subprocess.PIPE,
+        # Output to a file, not a pipe: a run left going beside others never blocks on a full pipe.
+        self.output = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], stdout=self.output,
                                      stderr=subprocess.STDOUT, text=True,
                                      env={**os.environ, "PYTHONPATH": ROOT, "TFBIG_PROGRESS": "0", **(env or {})})
 
     def wait(self):
-        out, _ = self.proc.communicate(timeout=900)
-        return self.proc.returncode, out
+        self.proc.wait(timeout=900)
+        self.output.seek(0)
+        return self.proc.returncode, self.output.read()
 
 
 REFERENCE = {"train.l2": 0.01}
