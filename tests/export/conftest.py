@@ -7,7 +7,6 @@ import pytest
 from tfbig._keras import tf
 
 
-
 @pytest.fixture(scope="session")
 def bbc_texts():
     """32 real BBC articles, spread over the five classes."""
