@@ -1,4 +1,7 @@
-"""Shared fixtures: tiny random BERT folders, tiny labelled data, the real corpora when installed."""
+"""Shared fixtures: tiny random BERT folders, tiny labelled data, the real corpora when installed, and one tiny
+run folder with its fast- and core-tokenizer exports (the export tests read them, the HTTP server serves them)."""
+import contextlib
+import io
 import os
 
 import numpy as np
@@ -56,6 +59,51 @@ def fortunes_folder():
         return fortunes_dir()
     except UserError as e:
         pytest.skip(f"the Debian fortunes data cannot be had on this machine: {e}")
+
+
+BBC_LABELS = ["business", "entertainment", "politics", "sport", "tech"]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_bert_dir):
+    """A run folder as `tfbig train` leaves it (config.yaml, labels.txt, final.weights) and its model."""
+    from tfbig.config import ModelConfig, RunConfig, save_config
+    from tfbig.train.build import build_classifier
+
+    root = tmp_path_factory.mktemp("serving")
+    cfg = RunConfig(name="tiny", output_dir=str(root / "runs"), export_dir=str(root / "saved_models"),
+                    model=ModelConfig(model_dir=tiny_bert_dir))
+    cfg.data.max_length = 64  # the tiny BERT has 64 positions
+    os.makedirs(cfg.run_dir)
+    save_config(cfg, os.path.join(cfg.run_dir, "config.yaml"))
+    with open(os.path.join(cfg.run_dir, "labels.txt"), "w") as f:
+        f.write("\n".join(BBC_LABELS) + "\n")
+    model = build_classifier(cfg, tiny_bert_dir, len(BBC_LABELS))
+    model.save_weights(os.path.join(cfg.run_dir, "final.weights"))
+    return cfg, model
+
+
+@pytest.fixture(scope="session")
+def fast_export(tiny_run):
+    """saved_models/tiny/1, exported with the tensorflow-text tokenizer (the library call)."""
+    from tfbig.export.from_run import export_run
+
+    cfg, _ = tiny_run
+    return export_run(cfg.run_dir, os.path.join(cfg.export_dir, "tiny"), tokenizer="fast")
+
+
+@pytest.fixture(scope="session")
+def core_export(tiny_run):
+    """saved_models/tiny_core/1, exported with the core-TF tokenizer through the CLI (its output kept)."""
+    from tfbig.cli import main
+
+    cfg, _ = tiny_run
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["export", cfg.run_dir, "--out", os.path.join(cfg.export_dir, "tiny_core"),
+                     "--tokenizer", "core", "--list-ops"])
+    assert code == 0
+    return os.path.join(cfg.export_dir, "tiny_core", "1"), out.getvalue()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -33,11 +34,38 @@ def _sets(teacher, name, *extra):
     return [a for s in sets for a in ("--set", s)]
 
 
-def _distill(teacher, name, *extra, env=None):
+def _start(teacher, name, *extra, env=None):
+    """`tfbig distill` in a subprocess, started (output to a file: a run left going never blocks on a pipe)."""
     args = ["distill", "--teacher", teacher["run"], *_sets(teacher, name, *extra)]
-    proc = subprocess.run([sys.executable, "-c", DRIVER, *args], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PYTHONPATH": ROOT, "TFBIG_PROGRESS": "0", **(env or {})})
-    return proc.returncode, proc.stdout + proc.stderr, os.path.join(teacher["tmp"], "runs", name)
+    output = tempfile.TemporaryFile("w+", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], stdout=output, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONPATH": ROOT, "TFBIG_PROGRESS": "0", **(env or {})})
+    proc.output, proc.run_dir = output, os.path.join(teacher["tmp"], "runs", name)
+    return proc
+
+
+def _finish(proc):
+    """(exit status, output, run folder) of a `_start`ed run, waited for once."""
+    if not hasattr(proc, "result"):
+        proc.wait(timeout=900)
+        proc.output.seek(0)
+        proc.result = (proc.returncode, proc.output.read(), proc.run_dir)
+    return proc.result
+
+
+def _distill(teacher, name, *extra, env=None):
+    return _finish(_start(teacher, name, *extra, env=env))
+
+
+@pytest.fixture(scope="module")
+def whole(teacher):
+    """The plain one-device distillation: the mirrored run's and the resumed run's reference. Started here and
+    waited for (`_finish`) by the tests, so their own runs go beside it."""
+    proc = _start(teacher, "whole")
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 def _weights(run_dir):
@@ -46,10 +74,11 @@ def _weights(run_dir):
     return {n: reader.get_tensor(n) for n, _ in tf.train.list_variables(prefix) if n.split("/")[0] in ("backbone", "head")}
 
 
-def test_mirrored_on_two_logical_cpus_equals_one_device(teacher):
-    code, out, one = _distill(teacher, "one")
+def test_mirrored_on_two_logical_cpus_equals_one_device(teacher, whole):
+    mirrored = _start(teacher, "two", "runtime.strategy=mirrored", "runtime.num_logical_cpus=2")
+    code, out, one = _finish(whole)
     assert code == 0, out
-    code, out, two = _distill(teacher, "two", "runtime.strategy=mirrored", "runtime.num_logical_cpus=2")
+    code, out, two = _finish(mirrored)
     assert code == 0, out
     assert "2 replica(s)" in out
     a, b = _weights(one), _weights(two)
@@ -60,8 +89,8 @@ def test_mirrored_on_two_logical_cpus_equals_one_device(teacher):
         np.testing.assert_allclose(a[name], b[name], atol=1e-5, rtol=0, err_msg=name)
 
 
-def test_sigkilled_distill_resumes_to_the_uninterrupted_weights(teacher):
-    code, out, whole = _distill(teacher, "whole")
+def test_sigkilled_distill_resumes_to_the_uninterrupted_weights(teacher, whole):
+    code, out, whole = _finish(whole)
     assert code == 0, out
     steps = json.load(open(os.path.join(whole, "report.json")))["steps"]
     code, out, killed = _distill(teacher, "killed", env={KILL_AT_STEP_ENV: str(steps - 2)})

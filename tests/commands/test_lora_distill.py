@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 from test_distill_skeleton import DRIVER, ROOT, teacher  # noqa: F401  (the module-scoped teacher run fixture)
@@ -9,16 +10,27 @@ from test_distill_skeleton import DRIVER, ROOT, teacher  # noqa: F401  (the modu
 from tfbig._keras import tf
 
 
-def _distill(teacher, name, *extra):
+def _start(teacher, name, *extra):
+    """`tfbig distill` of a LoRA student in a subprocess, started (output to a file, never a full pipe)."""
     sets = [f"name={name}", f"output_dir={teacher['tmp']}/runs", f"export_dir={teacher['tmp']}/exports",
             "train.optimizer=sgd", "train.learning_rate=0.5", "train.epochs=2", "train.precision=float32",
             "model.dropout=0", "model.backbone_dropout=0", "student.num_layers=1", "train.early_stopping_patience=0",
             "model.lora.rank=2", "model.lora.alpha=64", "model.lora.targets=query,value,intermediate", "train.recompute=blocks", *extra]
     args = ["distill", "--teacher", teacher["run"]] + [a for s in sets for a in ("--set", s)]
-    proc = subprocess.run([sys.executable, "-c", DRIVER, *args], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PYTHONPATH": ROOT, "TFBIG_PROGRESS": "0"})
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout + proc.stderr, os.path.join(teacher["tmp"], "runs", name)
+    output = tempfile.TemporaryFile("w+", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], stdout=output, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONPATH": ROOT, "TFBIG_PROGRESS": "0"})
+    proc.output, proc.run_dir = output, os.path.join(teacher["tmp"], "runs", name)
+    return proc
+
+
+def _finish(proc):
+    """(output, run folder) of a `_start`ed run that ended well."""
+    proc.wait(timeout=900)
+    proc.output.seek(0)
+    out = proc.output.read()
+    assert proc.returncode == 0, out
+    return out, proc.run_dir
 
 
 def _weights(run_dir):
@@ -28,8 +40,14 @@ def _weights(run_dir):
 
 
 def test_lora_student_trains_adapters_only_and_mirrored_equals_one_device(teacher):
-    _, one = _distill(teacher, "one")
-    out, two = _distill(teacher, "two", "runtime.strategy=mirrored", "runtime.num_logical_cpus=2")
+    # The two runs write separate folders: they go side by side.
+    runs = [_start(teacher, "one"), _start(teacher, "two", "runtime.strategy=mirrored", "runtime.num_logical_cpus=2")]
+    try:
+        (_, one), (out, two) = _finish(runs[0]), _finish(runs[1])
+    finally:
+        for proc in runs:
+            if proc.poll() is None:
+                proc.kill()
     assert "2 replica(s)" in out
     a, b, t = _weights(one), _weights(two), _weights(teacher["run"])
     assert sorted(a) == sorted(b) and any("lora_b" in n for n in a)

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -154,13 +155,23 @@ DRIVER = ("import sys, tensorflow as tf; tf.config.experimental.enable_op_determ
           "from tfbig.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
-def _pretrain_process(tmp, corpus, model_dir, name, env=None):
+def _start_pretrain(tmp, corpus, model_dir, name, env=None):
+    """`tfbig pretrain` in a subprocess, started: `_finish` waits for it."""
     args = ["pretrain"] + [a for s in _sets(tmp, model_dir, name, **{"data.source": corpus, "data.val_fraction": 0.2,
                                                                      "train.checkpoint_every_steps": 1})
                            for a in ("--set", s)]
-    proc = subprocess.run([sys.executable, "-c", DRIVER, *args], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PYTHONPATH": ROOT, "TFBIG_PROGRESS": "0", **(env or {})})
-    return proc.returncode, proc.stdout + proc.stderr
+    output = tempfile.TemporaryFile("w+", encoding="utf-8")  # not a pipe: a run left going never blocks on it
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, *args], stdout=output, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PYTHONPATH": ROOT, "TFBIG_PROGRESS": "0", **(env or {})})
+    proc.output = output
+    return proc
+
+
+def _finish(proc):
+    """(exit status, output) of a `_start_pretrain` process."""
+    proc.wait(timeout=900)
+    proc.output.seek(0)
+    return proc.returncode, proc.output.read()
 
 
 def test_sigkilled_pretrain_rerun_equals_an_uninterrupted_one(tmp_path, tiny_bert_dir):
@@ -171,12 +182,22 @@ def test_sigkilled_pretrain_rerun_equals_an_uninterrupted_one(tmp_path, tiny_ber
     for i, text in enumerate(DOCS * 3):
         (corpus / f"{i:02d}.txt").write_text(text + f" {i}\n")
     tmp = str(tmp_path)
-    code, out = _pretrain_process(tmp, str(corpus), tiny_bert_dir, "whole")
-    assert code == 0, out
-    code, out = _pretrain_process(tmp, str(corpus), tiny_bert_dir, "killed", {KILL_AT_STEP_ENV: "3"})
-    assert code == -9, out
-    code, out = _pretrain_process(tmp, str(corpus), tiny_bert_dir, "killed")
-    assert code == 0, out
+    # The uninterrupted run is another run folder: it runs beside the killed run and its rerun.
+    whole = _start_pretrain(tmp, str(corpus), tiny_bert_dir, "whole")
+    procs = [whole]
+    try:
+        procs.append(_start_pretrain(tmp, str(corpus), tiny_bert_dir, "killed", {KILL_AT_STEP_ENV: "3"}))
+        code, out = _finish(procs[-1])
+        assert code == -9, out
+        procs.append(_start_pretrain(tmp, str(corpus), tiny_bert_dir, "killed"))
+        code, out = _finish(procs[-1])
+        assert code == 0, out
+        code, out = _finish(whole)
+        assert code == 0, out
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
     report = json.load(open(os.path.join(tmp, "runs", "killed", "report.json")))
     assert report["resumed_from_step"] > 0
 

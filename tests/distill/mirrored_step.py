@@ -13,14 +13,13 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 from tfbig.distill.model import DistillationModel  # noqa: E402
-from tfbig.models.backbone import HFBertBackbone  # noqa: E402
+from tfbig.models.backbone import build_backbone  # noqa: E402
 from tfbig.train.task_model import TextClassifier  # noqa: E402
-from tfbig.models.hf_bert import load_hf_bert  # noqa: E402
 
 
 def classifier(folder, name):
-    model = TextClassifier(HFBertBackbone(load_hf_bert(folder, dropout=0.0), name="backbone"), 2, dropout=0.0,
-                           l2=0.01, name=name)
+    # tfbig's encoder (the default backbone): transformers is never imported, and it builds ~3x faster
+    model = TextClassifier(build_backbone("tfbig", folder, backbone_dropout=0.0), 2, dropout=0.0, l2=0.01, name=name)
     ids = tf.ones([1, 4], tf.int32)
     model({"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)})
     return model

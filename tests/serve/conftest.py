@@ -6,28 +6,14 @@ import pytest
 from serve_helpers import OtherTask, ServerProcess
 from tfbig._keras import tf
 
-LABELS = ["business", "entertainment", "politics", "sport", "tech"]
-
 
 @pytest.fixture(scope="session")
-def export_root(tmp_path_factory, tiny_bert_dir):
-    """A folder holding saved_models-style model folders `tiny/1` (fast tokenizer) and `tiny_core/1`."""
-    from tfbig.config import ModelConfig, RunConfig, save_config
-    from tfbig.export.from_run import export_run
-    from tfbig.train.build import build_classifier
-
-    root = tmp_path_factory.mktemp("serve")
-    cfg = RunConfig(name="tiny", output_dir=str(root / "runs"), export_dir=str(root / "saved_models"),
-                    model=ModelConfig(model_dir=tiny_bert_dir))
-    cfg.data.max_length = 64  # the tiny BERT has 64 positions
-    os.makedirs(cfg.run_dir)
-    save_config(cfg, os.path.join(cfg.run_dir, "config.yaml"))
-    with open(os.path.join(cfg.run_dir, "labels.txt"), "w") as f:
-        f.write("\n".join(LABELS) + "\n")
-    build_classifier(cfg, tiny_bert_dir, len(LABELS)).save_weights(os.path.join(cfg.run_dir, "final.weights"))
-    export_run(cfg.run_dir, os.path.join(cfg.export_dir, "tiny"), version=1, tokenizer="fast")
-    export_run(cfg.run_dir, os.path.join(cfg.export_dir, "tiny_core"), version=1, tokenizer="core")
-    return cfg.export_dir
+def export_root(fast_export, core_export):
+    """A folder holding saved_models-style model folders `tiny/1` (fast tokenizer) and `tiny_core/1`: the
+    exports of tests/conftest.py's tiny run (the export tests check them in-process; here they are served)."""
+    root = os.path.dirname(os.path.dirname(fast_export))
+    assert os.path.isdir(os.path.join(root, "tiny", "1")) and core_export[0] == os.path.join(root, "tiny_core", "1")
+    return root
 
 
 @pytest.fixture(scope="session")

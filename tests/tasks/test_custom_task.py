@@ -87,7 +87,7 @@ def test_a_task_registered_in_a_test_file_trains_reports_and_exports(tmp_path, t
     data = str(tmp_path / "scores.jsonl")
     _write_scores(data)
     sets = tiny_run_overrides(str(tmp_path), data, tiny_bert_dir, "toy") + [
-        "task=toy_score", "train.epochs=3", "train.monitor=val_loss", "data.test_fraction=0.25",
+        "task=toy_score", "train.epochs=1", "train.monitor=val_loss", "data.test_fraction=0.25",
         "data.val_fraction=0.25", "train.learning_rate=3e-3"]
     report = train_run(load_config(None, sets))
 

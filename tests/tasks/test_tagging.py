@@ -21,13 +21,13 @@ SENTENCES = [(["the", "club", "win", "the", "game", "."], ["DT", "NN", "VB", "DT
 
 
 def tiny_tagger(folder, tags, seed=0):
-    from tfbig.models.backbone import HFBertBackbone
-    from tfbig.models.hf_bert import load_hf_bert
+    """A built tagger on tfbig's encoder (the default backbone; transformers' TFBertModel takes ~3x longer to
+    build, and the 2-replica script would import transformers for it), without dropout."""
     from tfbig.train.task_model import TaskModel
 
     keras.utils.set_random_seed(seed)
-    model = TaskModel(HFBertBackbone(load_hf_bert(folder, dropout=0.0), name="backbone"), get_task("tagging", tags),
-                      dropout=0.0)
+    model = TaskModel.from_pretrained(folder, get_task("tagging", tags), backbone="tfbig", backbone_dropout=0.0,
+                                      dropout=0.0)
     ids = tf.ones([1, 4], tf.int32)
     model({"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)})
     return model

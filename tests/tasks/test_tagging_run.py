@@ -33,7 +33,7 @@ def tagging_run(tmp_path_factory, tiny_bert_dir):
     tmp = str(tmp_path_factory.mktemp("tagging"))
     data = write_conll(os.path.join(tmp, "train.conll"))
     sets = tiny_run_overrides(tmp, data, tiny_bert_dir, "tagger") + [
-        "task=tagging", "train.epochs=3", "train.monitor=val_token_accuracy", "data.test_fraction=0.25",
+        "task=tagging", "train.epochs=1", "train.monitor=val_token_accuracy", "data.test_fraction=0.25",
         "data.val_fraction=0.25", "train.learning_rate=3e-3", "data.max_words=6", "train.baseline=true"]
     return tmp, train_run(load_config(None, sets))
 

@@ -1,12 +1,10 @@
 """Resume after SIGKILL: the rerun continues from the last checkpoint and ends on the same weights."""
 import json
 import os
-import random
 
 import numpy as np
 
 from tfbig._keras import tf
-from tfbig.train.callbacks import KILL_AT_STEP_ENV
 
 STEPS_PER_EPOCH, EPOCHS = 6, 2  # 21 training examples in batches of 4 (checked from the checkpoint state)
 
@@ -18,14 +16,12 @@ def read_checkpoint(prefix: str) -> dict:
             if name.split("/")[0] in ("backbone", "head", "optimizer")}
 
 
-def test_sigkill_then_rerun_gives_the_uninterrupted_weights(tmp_path, tiny_bert_dir, tiny_folder_data, reference_run,
-                                                            train_process):
-    tmp, overrides = str(tmp_path), reference_run["overrides"]
-    # After the first checkpoint (step 2), before the end; TFBIG_TEST_KILL_STEP replays a given step.
-    kill_at = int(os.environ.get("TFBIG_TEST_KILL_STEP", random.randint(3, STEPS_PER_EPOCH * EPOCHS - 1)))
+def test_sigkill_then_rerun_gives_the_uninterrupted_weights(tiny_bert_dir, tiny_folder_data, side_by_side,
+                                                            reference_run, train_process):
+    # The killed run was started beside the reference run (tests/train/conftest.py); it dies before `kill_at`.
+    tmp, overrides, killed, kill_at = (side_by_side["killed_tmp"], reference_run["overrides"], side_by_side["killed"],
+                                       side_by_side["kill_at"])
     print("killing at step", kill_at)
-    kill = {KILL_AT_STEP_ENV: str(kill_at)}
-    killed = train_process(tmp, tiny_folder_data, tiny_bert_dir, "resumed", kill, **overrides)
     code, out = killed.wait()
     assert code == -9, out  # died of SIGKILL
     latest = json.load(open(os.path.join(killed.run_dir, "checkpoints", "resume", "latest.json")))
