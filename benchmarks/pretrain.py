@@ -19,6 +19,13 @@ Three parts (`--parts`, comma-separated):
   (configs/adapt_minilm.yaml: the test texts are never read), then fine-tuned, against MiniLM fine-tuned
   directly; means and standard deviations over the seeds.
 
+Measured 2026-12-03 on the shared 2-core CPU under a load average of ~13 (other jobs running; steps took
+30-45 s, so the absolute rates mean little and the ratio, measured side by side, is the figure):
+`--parts throughput --rounds 3 --steps 2` (batch 32): reference 37.4 non-padding tokens/s (59.7% of its
+batches' tokens were padding), tfbig 97.3 (float32, no padding): 2.60x. `--quick`: 3.12x at batch 16; its
+learns/adapt parts ran a handful of steps only (9 pretraining steps: loss 10.39 -> 10.12), so their
+accuracies (chance level, 0.10-0.15 on 10 categories) say nothing yet: the full parts were not run.
+
     python benchmarks/pretrain.py [--parts throughput,learns,adapt] [--quick]
 
 `--quick` is a smoke run of a few minutes on 2 cores: batch 16 and two timed steps a side, a slice of the
