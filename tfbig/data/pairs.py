@@ -122,18 +122,10 @@ LEE_FILES = ("gensim/test/test_data/lee.cor", "gensim/test/test_data/similaritie
 
 def lee_wheel() -> str:
     """The gensim 4.4.0 wheel `make setup` downloads into <venv>/tfbig-data (or $TFBIG_DATA)."""
-    import glob
-    import os
-    import sys
+    from tfbig.data.setup_data import setup_data_file
 
-    folders = [f for f in (os.environ.get("TFBIG_DATA", ""), os.path.join(sys.prefix, "tfbig-data")) if f]
-    for folder in folders:
-        found = sorted(glob.glob(os.path.join(folder, LEE_WHEEL + "*.whl")))
-        if found:
-            return found[-1]
-    raise UserError(f"the Lee corpus (inside gensim's 4.4.0 wheel) is in none of {', '.join(folders)}: run "
-                    "`make setup`, or `pip download --no-deps --only-binary :all: gensim==4.4.0 -d <folder>` and "
-                    "set TFBIG_DATA=<folder>")
+    return setup_data_file(LEE_WHEEL + "*.whl", "the Lee corpus (inside gensim's 4.4.0 wheel)", "gensim==4.4.0",
+                           binary=True)
 
 
 def read_lee_pairs(path: str | None = None) -> Examples:
