@@ -1,6 +1,7 @@
 """data.source vader: the VADER ground truth read from the vaderSentiment 3.3.2 sdist, in memory."""
 import io
 import os
+import sys
 import tarfile
 
 import pytest
@@ -48,7 +49,7 @@ def test_a_malformed_line_names_the_file_and_line(tmp_path):
 def test_a_missing_archive_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("TFBIG_DATA", str(tmp_path))
     monkeypatch.setenv("TFBIG_CACHE", str(tmp_path))
-    monkeypatch.setattr(vader.sys, "prefix", str(tmp_path))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
     with pytest.raises(UserError, match="make setup"):
         vader.archive_path()
 

@@ -19,12 +19,19 @@ def clean(examples: Examples) -> tuple[Examples, dict]:
     A text seen again is dropped whatever its label: a duplicate split across train and test would
     inflate test accuracy, and one with two labels cannot be right twice.
     """
+    return first_occurrences(examples, lambda text: normalize_text(text) or None, "cleaning")
+
+
+def first_occurrences(examples: Examples, normalize, what: str) -> tuple[Examples, dict]:
+    """The examples with their text normalised, the empty ones (`normalize` gives None) and the repeats of an
+    earlier text dropped, order kept; and the counts (read, empty, duplicates, conflicting_labels, kept), logged
+    under `what`."""
     out = Examples(skipped=examples.skipped)
-    seen: dict[str, str] = {}
+    seen: dict = {}
     stats = {"read": len(examples), "empty": 0, "duplicates": 0, "conflicting_labels": 0}
     for text, label in zip(examples.texts, examples.labels):
-        text = normalize_text(text)
-        if not text:
+        text = normalize(text)
+        if text is None:
             stats["empty"] += 1
             continue
         if text in seen:
@@ -34,5 +41,5 @@ def clean(examples: Examples) -> tuple[Examples, dict]:
         seen[text] = label
         out.add(text, label)
     stats["kept"] = len(out)
-    log.info("cleaning: %s", stats)
+    log.info("%s: %s", what, stats)
     return out, stats

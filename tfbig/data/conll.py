@@ -40,6 +40,14 @@ def _column(tag_column: str, columns: int, path: str, number: int) -> int:
     return index
 
 
+def _bad_line(message: str, number: int, on_error: str, skipped: list | None) -> None:
+    """A malformed line: a UserError with `message` (data.on_error raise), else its number noted in `skipped`."""
+    if on_error == "raise":
+        raise UserError(message) from None
+    if skipped is not None:
+        skipped.append(number)
+
+
 def iter_conll(path: str, tag_column: str = "", on_error: str = "raise", skipped: list | None = None):
     """Yields (words, tags) of a CoNLL file: one `word<TAB>tag` (or space-separated columns) per line, a blank
     line between sentences, -DOCSTART- lines skipped. tag_column: "" the last column, else its 0-based index."""
@@ -55,10 +63,7 @@ def iter_conll(path: str, tag_column: str = "", on_error: str = "raise", skipped
             continue
         if len(columns) < 2 or not columns[_column(tag_column, len(columns), path, number)].strip():
             message = f"{path}, line {number}: no tag after the word {columns[0]!r} (expected 'word<TAB>tag')"
-            if on_error == "raise":
-                raise UserError(message)
-            if skipped is not None:
-                skipped.append(number)
+            _bad_line(message, number, on_error, skipped)
             continue
         words.append(columns[0].strip())
         tags.append(columns[_column(tag_column, len(columns), path, number)].strip())
@@ -81,10 +86,7 @@ def iter_word_tag(path: str, on_error: str = "raise", skipped: list | None = Non
             tags.append(pair[1])
         if bad is not None:
             message = f"{path}, line {number}: {bad!r} has no tag (expected word/TAG)"
-            if on_error == "raise":
-                raise UserError(message)
-            if skipped is not None:
-                skipped.append(number)
+            _bad_line(message, number, on_error, skipped)
             continue
         yield words, tags
 
@@ -102,16 +104,12 @@ def iter_tagged_jsonl(path: str, words_key: str = "tokens", tags_key: str = "tag
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             message = f"{path}, line {number}: expected an object with '{words_key}' and '{tags_key}' lists"
-            if on_error == "raise":
-                raise UserError(message) from None
-            skipped is not None and skipped.append(number)
+            _bad_line(message, number, on_error, skipped)
             continue
         if len(words) != len(tags) or any(not str(t).strip() for t in tags):
             message = (f"{path}, line {number}: {len(words)} {words_key} but {len(tags)} {tags_key}"
                        if len(words) != len(tags) else f"{path}, line {number}: a word has an empty tag")
-            if on_error == "raise":
-                raise UserError(message)
-            skipped is not None and skipped.append(number)
+            _bad_line(message, number, on_error, skipped)
             continue
         yield [str(w) for w in words], [str(t).strip() for t in tags]
 

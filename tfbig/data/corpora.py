@@ -20,6 +20,7 @@ import zipfile
 
 from tfbig.data.corpus import CorpusStats, clean_documents, iter_documents
 from tfbig.data.debian_packages import cache_root, unpack_packages
+from tfbig.data.setup_data import find_setup_data
 from tfbig.errors import UserError
 from tfbig.names import CORPORA
 
@@ -120,10 +121,9 @@ def gensim_wheel(install: bool = True) -> str:
     """The gensim 4.4.0 wheel: the one `make setup` downloads ($TFBIG_DATA, else <venv>/tfbig-data), else the
     cache's (enwiki/), fetched there with `pip download --no-deps` when absent."""
     folder = os.path.join(cache_root(), "enwiki")
-    for place in (os.environ.get("TFBIG_DATA", ""), os.path.join(sys.prefix, "tfbig-data"), folder):
-        found = sorted(glob.glob(os.path.join(place, "gensim-4.4.0-*.whl"))) if place else []
-        if found:
-            return found[-1]
+    found = find_setup_data("gensim-4.4.0-*.whl", extra=(folder,))
+    if found:
+        return found
     if not install:
         raise UserError(f"the gensim 4.4.0 wheel is not in {folder}")
     os.makedirs(folder, exist_ok=True)

@@ -9,7 +9,7 @@ import logging
 import numpy as np
 
 from tfbig._keras import tf
-from tfbig.data.clean import normalize_text
+from tfbig.data.clean import first_occurrences, normalize_text
 from tfbig.data.pipeline import _target_tensor, bucket_boundaries
 from tfbig.data.text_files import Examples
 from tfbig.data.tokenizer import features_from_ids
@@ -43,23 +43,12 @@ def read_pair_examples(data_cfg, columns: list, parse) -> Examples:
 
 def clean_pairs(examples: Examples) -> tuple[Examples, dict]:
     """clean() for pairs: both texts normalised, a pair with an empty side dropped, duplicates judged on the pair."""
-    out = Examples(skipped=examples.skipped)
-    seen: dict = {}
-    stats = {"read": len(examples), "empty": 0, "duplicates": 0, "conflicting_labels": 0}
-    for (a, b), label in zip(examples.texts, examples.labels):
-        pair = (normalize_text(a), normalize_text(b))
-        if not pair[0] or not pair[1]:
-            stats["empty"] += 1
-            continue
-        if pair in seen:
-            stats["duplicates"] += 1
-            stats["conflicting_labels"] += seen[pair] != label
-            continue
-        seen[pair] = label
-        out.add(pair, label)
-    stats["kept"] = len(out)
-    log.info("cleaning pairs: %s", stats)
-    return out, stats
+    return first_occurrences(examples, _normalized_pair, "cleaning pairs")
+
+
+def _normalized_pair(pair):
+    a, b = normalize_text(pair[0]), normalize_text(pair[1])
+    return (a, b) if a and b else None
 
 
 def make_pair_dataset(pairs, targets, tokenizer, batch_size: int, shuffle: bool = False, seed: int = 0,
@@ -122,18 +111,10 @@ LEE_FILES = ("gensim/test/test_data/lee.cor", "gensim/test/test_data/similaritie
 
 def lee_wheel() -> str:
     """The gensim 4.4.0 wheel `make setup` downloads into <venv>/tfbig-data (or $TFBIG_DATA)."""
-    import glob
-    import os
-    import sys
+    from tfbig.data.setup_data import setup_data_file
 
-    folders = [f for f in (os.environ.get("TFBIG_DATA", ""), os.path.join(sys.prefix, "tfbig-data")) if f]
-    for folder in folders:
-        found = sorted(glob.glob(os.path.join(folder, LEE_WHEEL + "*.whl")))
-        if found:
-            return found[-1]
-    raise UserError(f"the Lee corpus (inside gensim's 4.4.0 wheel) is in none of {', '.join(folders)}: run "
-                    "`make setup`, or `pip download --no-deps --only-binary :all: gensim==4.4.0 -d <folder>` and "
-                    "set TFBIG_DATA=<folder>")
+    return setup_data_file(LEE_WHEEL + "*.whl", "the Lee corpus (inside gensim's 4.4.0 wheel)", "gensim==4.4.0",
+                           binary=True)
 
 
 def read_lee_pairs(path: str | None = None) -> Examples:

@@ -61,22 +61,15 @@ def iter_csv(path, text_column="text", label_column="label", delimiter=",", on_e
 
 def iter_jsonl(path, text_column="text", label_column="label", on_error="raise", skipped=None):
     skipped = skipped if skipped is not None else Skipped()
-    for number, line in _lines(path, on_error, skipped):
-        if not line.strip():
+    for number, record in _json_records(path, on_error, skipped):
+        missing = [k for k in (text_column, label_column) if k not in record]
+        if missing:
+            _bad(f"{path}, line {number}: no field {missing[0]!r}; fields found: {', '.join(record) or 'none'}",
+                 path, on_error, skipped)
             continue
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
-            missing = [k for k in (text_column, label_column) if k not in record]
-            if missing:
-                raise ValueError(f"no field {missing[0]!r}; fields found: {', '.join(record) or 'none'}")
-            if isinstance(record[label_column], list):  # not a malformed record: the wrong task
-                raise UserError(f"{path}, line {number}: '{label_column}' is a list of labels "
-                                f"{record[label_column]!r}; task: multilabel reads label lists")
-        except ValueError as e:
-            _bad(f"{path}, line {number}: {e}", path, on_error, skipped)
-            continue
+        if isinstance(record[label_column], list):  # not a malformed record: the wrong task
+            raise UserError(f"{path}, line {number}: '{label_column}' is a list of labels "
+                            f"{record[label_column]!r}; task: multilabel reads label lists")
         yield str(record[text_column]), str(record[label_column])
 
 

@@ -8,9 +8,9 @@ environment (`pip download --no-deps --no-binary :all: vaderSentiment==3.3.2 -d 
 """
 import io
 import os
-import sys
 import tarfile
 
+from tfbig.data.setup_data import setup_data_file
 from tfbig.data.text_files import Examples
 from tfbig.errors import UserError
 
@@ -26,14 +26,7 @@ TARGET = "rating"  # the one target's name
 def archive_path() -> str:
     """The vaderSentiment sdist: $TFBIG_DATA, else <venv>/tfbig-data, else the cache ($TFBIG_CACHE or ~/.cache/tfbig)."""
     cache = os.environ.get("TFBIG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "tfbig")
-    folders = [os.environ.get("TFBIG_DATA", ""), os.path.join(sys.prefix, "tfbig-data"), cache]
-    for folder in filter(None, folders):
-        path = os.path.join(folder, ARCHIVE)
-        if os.path.isfile(path):
-            return path
-    raise UserError(f"the VADER data ({ARCHIVE}) is in none of {', '.join(filter(None, folders))}: run `make setup`, "
-                    f"or `pip download --no-deps --no-binary :all: vaderSentiment==3.3.2 -d <folder>` and set "
-                    "TFBIG_DATA=<folder>")
+    return setup_data_file(ARCHIVE, "the VADER data", "vaderSentiment==3.3.2", extra=(cache,))
 
 
 def parse_ground_truth(text: str, where: str) -> list:

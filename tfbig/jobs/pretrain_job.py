@@ -8,12 +8,12 @@ written as a Hugging Face folder (`runs/<name>/encoder`) and the SavedModel has 
 """
 import logging
 import os
-from dataclasses import dataclass
 
 from tfbig._keras import keras, tf
 from tfbig.data.tokenizer import BertTextTokenizer, read_vocab
 from tfbig.errors import UserError
-from tfbig.jobs.skeleton import Job, run_job
+from tfbig.jobs.corpus_job import ENCODER_FOLDER, CorpusData, CorpusJob
+from tfbig.jobs.skeleton import run_job
 from tfbig.model_folder import check_model_folder, default_model_dir, tokenizer_settings
 from tfbig.tasks.fill_mask import mask_id_of
 from tfbig.tasks.mlm import report_from_values
@@ -21,21 +21,6 @@ from tfbig.tasks.registry import get_task
 from tfbig.train.build import build_mlm_model, mlm_vocab_file
 
 log = logging.getLogger(__name__)
-
-ENCODER_FOLDER = "encoder"  # runs/<name>/encoder: the Hugging Face folder
-
-
-@dataclass
-class CorpusData:
-    """What the skeleton reads of a run's data, for an unlabelled corpus: no labelled splits."""
-    tokenizer: BertTextTokenizer
-    model_dir: str
-    task: object  # the mlm Task
-    train_documents: object  # zero-arg callable → a fresh iterator of document strings
-    val_documents: object  # the held-out slice, the same kind
-    splits: object = None  # no labelled splits (the skeleton's baseline is skipped)
-    cleaning: dict = None
-
 
 def pretrain_tokenizer(cfg, model_dir: str) -> BertTextTokenizer:
     """The run's tokenizer: `mlm.vocab` or the model folder's vocabulary, which must hold [MASK]."""
@@ -108,7 +93,7 @@ class StepMetrics(keras.callbacks.Callback):
         self.writer.flush()
 
 
-class PretrainJob(Job):
+class PretrainJob(CorpusJob):
     kind = "pretrain"
 
     def corpus_batches(self, cfg, documents, tokenizer, batch_size: int):
@@ -123,15 +108,9 @@ class PretrainJob(Job):
     def documents(self, cfg):
         """(train, validation) document callables: `data.source`'s corpus, `data.val_fraction` held out (None
         when 0); with `mlm.labelled_splits` the texts of the train and validation splits `tfbig train` makes."""
-        d = cfg.data
         if cfg.mlm.labelled_splits:
             return labelled_split_texts(cfg)
-        from tfbig.data.corpora import corpus_documents
-        from tfbig.data.mlm_batches import corpus_val_split
-
-        if not d.val_fraction:
-            return corpus_documents(d), None
-        return corpus_val_split(corpus_documents(d), d.val_fraction, d.seed)
+        return super().documents(cfg)
 
     def load_data(self, cfg):
         model_dir = cfg.model.model_dir or default_model_dir()
@@ -146,26 +125,13 @@ class PretrainJob(Job):
     def build_model(self, cfg, data):
         return build_mlm_model(cfg, data.model_dir, data.task, len(data.tokenizer.vocab))
 
-    def train_data(self, cfg, data, model):
-        self.train = self.corpus_batches(cfg, data.train_documents, data.tokenizer,
-                                         cfg.data.batch_size * cfg.train.accumulation_steps)
-        return self.train
-
-    def val_data(self, cfg, data):
-        if data.val_documents is None:
-            return None
-        return self.corpus_batches(cfg, data.val_documents, data.tokenizer, cfg.data.batch_size).validation()
-
     def evaluate(self, cfg, data, served, val_ds):
         """The held-out slice's MLM loss, masked accuracy and perplexity (the first training epoch's batches
         when nothing is held out)."""
-        ds, where = (val_ds, "validation") if val_ds is not None else (self.train.epoch(0).take(50), "train")
+        ds, where = self.eval_batches(val_ds)
         log.info("evaluating the masked-LM loss on the %s batches", where)
         logs = served.evaluate(ds, return_dict=True, verbose=0)
         return {**report_from_values(logs["mlm_loss"], logs["masked_accuracy"]), "evaluated_on": where}
-
-    def split_sizes(self, data):
-        return {"train_batches_per_epoch": self.train.steps_per_epoch}
 
     def export(self, cfg, data, served, folder):
         from tfbig.models.hf_writer import write_bert_folder

@@ -104,18 +104,23 @@ def to_array(value, info, where: str, max_text_chars: int, batched: bool) -> np.
     return np.array(nested, dtype=info.dtype).reshape(shape)
 
 
+def _check_names(given: dict, spec, where: str) -> None:
+    """A 400 naming the first input `given` has that the signature does not take, or those it lacks."""
+    names = list(spec.inputs)
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ApiError(400, f"{where}: unknown input '{unknown[0]}'; signature '{spec.name}' takes {', '.join(names)}")
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise ApiError(400, f"{where}: missing input {', '.join(map(repr, missing))}")
+
+
 def _rows_inputs(instances, spec, max_text_chars: int) -> dict:
     names = list(spec.inputs)
     columns = {n: [] for n in names}
     for i, inst in enumerate(instances):
         if isinstance(inst, dict) and not _is_b64(inst):
-            unknown = sorted(set(inst) - set(names))
-            if unknown:
-                raise ApiError(400, f"instances[{i}]: unknown input '{unknown[0]}'; signature "
-                                    f"'{spec.name}' takes {', '.join(names)}")
-            missing = [n for n in names if n not in inst]
-            if missing:
-                raise ApiError(400, f"instances[{i}]: missing input {', '.join(map(repr, missing))}")
+            _check_names(inst, spec, f"instances[{i}]")
             for n in names:
                 columns[n].append(inst[n])
         elif len(names) == 1:
@@ -130,13 +135,7 @@ def _rows_inputs(instances, spec, max_text_chars: int) -> dict:
 def _columnar_inputs(inputs, spec, max_text_chars: int) -> dict:
     names = list(spec.inputs)
     if isinstance(inputs, dict) and not _is_b64(inputs):
-        unknown = sorted(set(inputs) - set(names))
-        if unknown:
-            raise ApiError(400, f"inputs: unknown input '{unknown[0]}'; signature '{spec.name}' takes "
-                                f"{', '.join(names)}")
-        missing = [n for n in names if n not in inputs]
-        if missing:
-            raise ApiError(400, f"inputs: missing input {', '.join(map(repr, missing))}")
+        _check_names(inputs, spec, "inputs")
         values = inputs
     elif len(names) == 1:
         values = {names[0]: inputs}
