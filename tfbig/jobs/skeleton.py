@@ -24,7 +24,7 @@ from tfbig.train.callbacks import write_test_summaries
 from tfbig.train.class_weights import set_class_weights
 from tfbig.train.epoch_data import EpochData
 from tfbig.train.evaluation import evaluate_split, split_outputs
-from tfbig.train.fit import fit_resumable, weights_note
+from tfbig.train.fit import fit_resumable, resume_folder, weights_note
 from tfbig.train.optimizers import build_optimizer
 from tfbig.train.resume import checkpointable_dropout
 
@@ -106,6 +106,24 @@ def markdown_details(task, job, best: dict) -> dict:
     return details
 
 
+def keep_resumed_precision(cfg, requested: str):
+    """`cfg` with the precision an interrupted run of the same folder resolved `train.precision: auto` to.
+
+    `auto` is decided per process (on a CPU with bfloat16 by timing a matmul), so a rerun could otherwise pick
+    another policy than the checkpoint was trained in and not continue exactly."""
+    folder = RunFolder(cfg.run_dir)
+    if requested != "auto" or not cfg.train.resume or not os.path.isdir(resume_folder(cfg.run_dir)):
+        return cfg
+    if not os.path.exists(folder.config_path):
+        return cfg
+    recorded = folder.read_config().train.precision
+    if recorded in ("auto", cfg.train.precision):
+        return cfg
+    log.info("train.precision auto: %s, as the interrupted run resolved it (this process would pick %s)",
+             recorded, cfg.train.precision)
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, precision=recorded))
+
+
 def run_job(cfg, job: Job, extra_callbacks: list | None = None) -> dict:
     """Runs `job` from `cfg`: trains, evaluates on the test split, writes the run folder and exports.
 
@@ -114,7 +132,9 @@ def run_job(cfg, job: Job, extra_callbacks: list | None = None) -> dict:
     """
     get_task(getattr(cfg, "task", "classification"))  # an unknown task name: refused before anything is read
     strategy, plan = make_strategy(cfg)  # first: multi-worker setup and logical devices must precede any TF op
+    requested_precision = cfg.train.precision
     cfg = plan.apply(cfg)  # a copy with the hardware's decisions (precision, static shapes, ...): config.yaml records them
+    cfg = keep_resumed_precision(cfg, requested_precision)
     keras.utils.set_random_seed(cfg.seed)
     set_precision(cfg.train.precision)  # before any layer is built: layers take the global policy
     folder = RunFolder(cfg.run_dir)
