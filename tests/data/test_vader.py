@@ -3,6 +3,7 @@ import io
 import os
 import sys
 import tarfile
+from collections import Counter
 
 import pytest
 
@@ -69,3 +70,56 @@ def test_the_real_ground_truth_through_the_regression_task():
     assert task.labels == ["rating"] and stats["read"] == 4200 and len(examples) == stats["kept"] > 4100
     assert examples.labels[1] == (1.443298969,) and examples.texts[1] == "Yay. Another good phone interview."
     assert all(-4 <= y[0] <= 4 for y in examples.labels)
+
+
+def _domain_shares_hold(splits, domain_of):
+    """Each split's count of each domain is within one example of the whole's share of that split's size."""
+    parts = [splits.train, splits.val, splits.test]
+    whole = Counter(domain_of[t] for p in parts for t in p.texts)
+    total = sum(whole.values())
+    for part in parts:
+        counts = Counter(domain_of[t] for t in part.texts)
+        for domain, n in whole.items():
+            assert abs(counts[domain] - n / total * len(part)) <= 1, (domain, counts, whole)
+
+
+def test_the_vader_split_is_stratified_by_domain_and_seeded(tmp_path, monkeypatch):
+    sizes = {"tweets": 37, "movieReviewSnippets": 91, "amazonReviewSnippets": 13, "nytEditorialSnippets": 59}
+    inner = {f"hutto_ICWSM_2014/{d}_GroundTruth.txt":
+             "".join(f"{i}\t{(i % 9) - 4}\t{d} text number {i}\n" for i in range(n)).encode()
+             for d, n in sizes.items()}
+    with open(tmp_path / vader.ARCHIVE, "wb") as f:
+        f.write(_tar_bytes({f"vaderSentiment-3.3.2/{vader.INNER}": _tar_bytes(inner)}))
+    monkeypatch.setenv("TFBIG_DATA", str(tmp_path))
+    from tfbig.tasks.registry import get_task
+
+    domain_of = vader.domain_of_texts()
+    task = get_task("regression")
+    examples, _ = task.read_examples(load_config(None, ["data.source=vader", "task=regression"]).data)
+    assert len(examples) == 200
+    splits = task.split(examples, 0.2, 0.1, seed=3)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (140, 20, 40)
+    assert sorted(splits.train.texts + splits.val.texts + splits.test.texts) == sorted(examples.texts)
+    _domain_shares_hold(splits, domain_of)
+    again = task.split(examples, 0.2, 0.1, seed=3)
+    assert (again.train.texts, again.val.texts, again.test.texts) == (splits.train.texts, splits.val.texts,
+                                                                        splits.test.texts)
+    assert again.test.labels == splits.test.labels
+    assert task.split(examples, 0.2, 0.1, seed=4).test.texts != splits.test.texts
+    # a single-domain source and other regression sources keep the plain seeded split
+    task.read_examples(load_config(None, ["data.source=vader_tweets", "task=regression"]).data)
+    assert task.split_groups is None
+
+
+def test_the_real_vader_split_holds_the_four_domains_in_proportion():
+    try:
+        vader.archive_path()
+    except UserError as e:
+        pytest.skip(str(e))
+    from tfbig.tasks.registry import get_task
+
+    task = get_task("regression")
+    examples, _ = task.read_examples(load_config(None, ["data.source=vader", "task=regression"]).data)
+    splits = task.split(examples, 0.2, 0.1, seed=0)
+    _domain_shares_hold(splits, task.split_groups)
+    assert task.split(examples, 0.2, 0.1, seed=0).test.texts == splits.test.texts

@@ -74,3 +74,53 @@ def _take(examples: Examples, index) -> Examples:
     for i in sorted(index):
         out.add(examples.texts[i], examples.labels[i])
     return out
+
+
+def group_split(groups: list, test_fraction: float, val_fraction: float, seed: int = 0) -> tuple:
+    """(train, val, test) index lists of len(groups) examples, each split holding every group in the whole's
+    proportion to within one example (regression data stratified by its domain, say); seeded, sorted."""
+    import math
+
+    import numpy as np
+
+    n = len(groups)
+    sizes = [math.ceil(test_fraction * n), math.ceil(val_fraction * n) if val_fraction > 0 else 0]
+    if n < 3 or sum(sizes) >= n:
+        raise UserError(f"cannot split {n} examples into train, validation and test "
+                        f"(test {test_fraction}, validation {val_fraction})")
+    members = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    names = sorted(members, key=str)
+    counts = [len(members[g]) for g in names]
+    test = _apportion([c * sizes[0] / n for c in counts], [0] * len(counts), counts, sizes[0])
+    train_share = [c * (n - sum(sizes)) / n for c in counts]
+    low = [max(math.floor(c * sizes[1] / n), c - t - math.ceil(s)) for c, t, s in zip(counts, test, train_share)]
+    high = [min(math.ceil(c * sizes[1] / n), c - t - math.floor(s)) for c, t, s in zip(counts, test, train_share)]
+    val = _apportion([c * sizes[1] / n for c in counts], [max(0, lo) for lo in low], high, sizes[1])
+    if sum(val) != sizes[1]:  # no choice keeps train within one too: keep validation's shares
+        val = _apportion([c * sizes[1] / n for c in counts], [0] * len(counts),
+                         [c - t for c, t in zip(counts, test)], sizes[1])
+    rng = np.random.default_rng(seed)
+    out = ([], [], [])
+    for g, t, v in zip(names, test, val):
+        order = [members[g][j] for j in rng.permutation(len(members[g]))]
+        out[2].extend(order[:t])
+        out[1].extend(order[t:t + v])
+        out[0].extend(order[t + v:])
+    return tuple(sorted(part) for part in out)
+
+
+def _apportion(shares: list, low: list, high: list, total: int) -> list:
+    """Integers between low and high (per entry) summing to `total`, the largest remainders of `shares` first."""
+    import math
+
+    out = [min(max(math.floor(s), lo), hi) for s, lo, hi in zip(shares, low, high)]
+    by_remainder = sorted(range(len(shares)), key=lambda k: (out[k] - shares[k], k))
+    while sum(out) < total:
+        k = next((k for k in by_remainder if out[k] < high[k]), None)
+        if k is None:
+            break
+        out[k] += 1
+        by_remainder.remove(k)
+    return out

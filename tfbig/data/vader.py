@@ -10,6 +10,7 @@ import io
 import os
 import tarfile
 
+from tfbig.data.clean import normalize_text
 from tfbig.data.setup_data import setup_data_file
 from tfbig.data.text_files import Examples
 from tfbig.errors import UserError
@@ -81,5 +82,10 @@ def read_vader(source: str = "vader", path: str | None = None) -> Examples:
 
 
 def domain_of_texts(path: str | None = None) -> dict:
-    """{text: domain prefix}: which domain each text came from (the benchmark's per-domain scores)."""
-    return {text: domain for domain, rows in read_domains(path).items() for text, _ in rows}
+    """{text: domain prefix}: which domain each text came from (the benchmark's per-domain scores, the
+    by-domain split), each text both as read and as cleaning normalises it (so a split's texts are keys)."""
+    out = {}
+    for domain, rows in read_domains(path).items():
+        for text, _ in rows:
+            out[text] = out[normalize_text(text)] = domain
+    return out

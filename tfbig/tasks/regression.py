@@ -96,6 +96,7 @@ class RegressionTask(Task):
         self.loss_kind = loss
         self.huber_delta = float(huber_delta)
         self._head = None
+        self.split_groups = None  # {text: domain} that split stratifies by (read_examples of data.source vader)
 
     def configure(self, cfg):
         super().configure(cfg)
@@ -120,6 +121,7 @@ class RegressionTask(Task):
         if data_cfg.source == "lee_pairs":
             self.labels = self.labels or ["similarity"]
             return clean_pairs(read_lee_pairs())
+        self.split_groups = vader.domain_of_texts() if data_cfg.source == "vader" else None
         columns = [vader.TARGET] if data_cfg.source in vader.SOURCES else target_columns(data_cfg)
         if self.labels is None:
             self.labels = columns
@@ -139,18 +141,24 @@ class RegressionTask(Task):
         return self
 
     def split(self, examples, test_fraction, val_fraction, seed):
-        """Seeded random split (no classes to stratify by)."""
+        """Seeded random split (no classes to stratify by); stratified by domain where `split_groups` maps each
+        text to one (data.source vader: its four domains, so every split holds them in the same proportions)."""
         from sklearn.model_selection import train_test_split
 
-        from tfbig.data.split import Splits
+        from tfbig.data.split import Splits, group_split
         from tfbig.data.text_files import Examples
 
         index = list(range(len(examples)))
         if len(index) < 3:
             raise UserError(f"regression: {len(index)} example(s) cannot be split into train, validation and test")
-        rest, test = train_test_split(index, test_size=test_fraction, random_state=seed)
-        train, val = (train_test_split(rest, test_size=val_fraction / (1 - test_fraction), random_state=seed)
-                      if val_fraction > 0 else (rest, []))
+        groups = getattr(self, "split_groups", None)
+        if groups:
+            train, val, test = group_split([groups.get(t, "") for t in examples.texts], test_fraction,
+                                           val_fraction, seed)
+        else:
+            rest, test = train_test_split(index, test_size=test_fraction, random_state=seed)
+            train, val = (train_test_split(rest, test_size=val_fraction / (1 - test_fraction), random_state=seed)
+                          if val_fraction > 0 else (rest, []))
 
         def take(ids):
             ids = sorted(ids)
