@@ -72,3 +72,15 @@ def test_read_tagged_cleans_and_counts(tmp_path):
     assert examples.texts == ["a b", "c", "d"]
     assert examples.labels == [["X", "Y"], ["X"], ["Y"]]
     assert stats["long_sentences"] == 2 and stats["duplicates"] == 2 and stats["long_sentences_action"] == "split"
+
+
+def test_clean_tagged_trims_words_and_drops_empty_and_repeated_sentences():
+    from tfbig.data.conll import clean_tagged
+
+    sentences = iter([([" The", "cat "], ["DT", "NN"]), (["", " "], ["X", "X"]), (["The", "cat"], ["DT", "VB"]),
+                      (["The", " cat"], ["DT", "NN"]), (["a", ""], ["DT", "X"]), (["Thecat"], ["NN"])])
+    out, stats = clean_tagged(sentences)
+    assert out.words == [["The", "cat"], ["a", ""], ["Thecat"]]
+    assert out.texts == ["The cat", "a ", "Thecat"] and out.labels == [["DT", "NN"], ["DT", "X"], ["NN"]]
+    assert stats == {"read": 6, "empty": 1, "duplicates": 2, "conflicting_labels": 1, "kept": 3}
+    assert out.skipped == 0

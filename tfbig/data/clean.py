@@ -22,24 +22,33 @@ def clean(examples: Examples) -> tuple[Examples, dict]:
     return first_occurrences(examples, lambda text: normalize_text(text) or None, "cleaning")
 
 
-def first_occurrences(examples: Examples, normalize, what: str) -> tuple[Examples, dict]:
+def first_occurrences(examples, normalize, what: str | None, key=None, add=Examples.add) -> tuple[Examples, dict]:
     """The examples with their text normalised, the empty ones (`normalize` gives None) and the repeats of an
     earlier text dropped, order kept; and the counts (read, empty, duplicates, conflicting_labels, kept), logged
-    under `what`."""
-    out = Examples(skipped=examples.skipped)
+    under `what` (None: not logged).
+
+    examples: Examples, or an iterable of (text, label) pairs (read once; tagged sentences' (words, tags)).
+    key: the normalised text -> what a repeat is judged on (default: the normalised text itself).
+    add: how a kept (text, label) goes into the output Examples (Examples.add_words for word lists).
+    """
+    pairs = zip(examples.texts, examples.labels) if isinstance(examples, Examples) else examples
+    out = Examples(skipped=getattr(examples, "skipped", 0))
     seen: dict = {}
-    stats = {"read": len(examples), "empty": 0, "duplicates": 0, "conflicting_labels": 0}
-    for text, label in zip(examples.texts, examples.labels):
+    stats = {"read": 0, "empty": 0, "duplicates": 0, "conflicting_labels": 0}
+    for text, label in pairs:
+        stats["read"] += 1
         text = normalize(text)
         if text is None:
             stats["empty"] += 1
             continue
-        if text in seen:
+        judged = text if key is None else key(text)
+        if judged in seen:
             stats["duplicates"] += 1
-            stats["conflicting_labels"] += seen[text] != label
+            stats["conflicting_labels"] += seen[judged] != label
             continue
-        seen[text] = label
-        out.add(text, label)
+        seen[judged] = label
+        add(out, text, label)
     stats["kept"] = len(out)
-    log.info("%s: %s", what, stats)
+    if what is not None:
+        log.info("%s: %s", what, stats)
     return out, stats

@@ -158,26 +158,13 @@ def iter_tagged_file(path: str, fmt: str, tag_column: str = "", on_error: str = 
 def clean_tagged(sentences) -> tuple:
     """Examples of (words, tags) with whitespace trimmed from words, empty sentences and exact repeats (same
     words) dropped; and the counts, as tfbig.data.clean gives them for texts."""
-    from tfbig.data.clean import normalize_text
+    from tfbig.data.clean import first_occurrences, normalize_text
 
-    out = Examples()
-    seen: dict = {}
-    stats = {"read": 0, "empty": 0, "duplicates": 0, "conflicting_labels": 0}
-    for words, tags in sentences:
-        stats["read"] += 1
+    def normalize(words):
         words = [normalize_text(w) for w in words]
-        if not any(words):
-            stats["empty"] += 1
-            continue
-        key = "\x00".join(words)
-        if key in seen:
-            stats["duplicates"] += 1
-            stats["conflicting_labels"] += seen[key] != tags
-            continue
-        seen[key] = tags
-        out.add_words(words, tags)
-    stats["kept"] = len(out)
-    return out, stats
+        return words if any(words) else None
+
+    return first_occurrences(sentences, normalize, None, key="\x00".join, add=Examples.add_words)
 
 
 def read_tagged(data_cfg) -> tuple:
