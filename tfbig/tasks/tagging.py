@@ -262,6 +262,16 @@ class TaggingTask(Task):
 
         return kd_per_example(student_outputs, targets, temperature)
 
+    def restore_export_metadata(self, metadata):
+        self.label_all_tokens = bool(metadata.get("label_all_tokens", self.label_all_tokens))
+        return self
+
+    def format_prediction(self, row):
+        """word/TAG for each word of the text (padding words left out)."""
+        words = [w.decode("utf-8") if isinstance(w, bytes) else str(w) for w in row["words"]]
+        tags = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in row["tags"]]
+        return " ".join(f"{w}/{t or '?'}" for w, t, start in zip(words, tags, row["start"]) if start >= 0)
+
     def export_metadata(self):
         return {**super().export_metadata(), "label_all_tokens": self.label_all_tokens}
 
