@@ -183,6 +183,20 @@ class SavedTaskModel(SavedClassifier):
             feed["text_pair"] = self._tf.constant(list(pairs), self._tf.string)
         return {name: value.numpy() for name, value in self._serve(**feed).items()}
 
+    def call(self, signature: str, **inputs) -> dict:
+        """{output name: numpy array} of one call of a named signature (numpy or list inputs)."""
+        if signature not in self._loaded.signatures:
+            raise UserError(f"{self.path}: no {signature} signature; signatures: {', '.join(self._loaded.signatures)}")
+        fn = self._loaded.signatures[signature]
+        return {k: v.numpy() for k, v in fn(**{k: self._tf.constant(v) for k, v in inputs.items()}).items()}
+
+    def batched(self, texts, pairs=None, batch_size: int = 64) -> dict:
+        """{output name: the outputs of every text} through serving_default, batch by batch, order kept."""
+        texts = list(texts)
+        batches = [self.outputs(texts[i:i + batch_size], None if pairs is None else list(pairs)[i:i + batch_size])
+                   for i in range(0, max(len(texts), 1), batch_size)]
+        return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
+
     def rows(self, texts, pairs=None, batch_size: int = 64) -> list:
         """Per text, {output name: its row of that output}, in order."""
         texts = list(texts)

@@ -230,6 +230,14 @@ class Task:
         serving_default signature (`serving_outputs`, or the task's serving module's)."""
         return "  ".join(f"{name} {_short(value)}" for name, value in sorted(row.items()))
 
+    def served_outputs(self, export, examples, batch_size: int) -> tuple:
+        """(encoded targets, outputs for `report`) of labelled Examples through a loaded export
+        (tfbig.export.loader.SavedTaskModel): its serving_default, a (text, text_pair) example as two inputs."""
+        texts, pairs = list(examples.texts), None
+        if texts and isinstance(texts[0], (tuple, list)):
+            texts, pairs = [t[0] for t in texts], [t[1] for t in texts]
+        return self.encode(examples.labels), self.outputs_from_served(export.batched(texts, pairs, batch_size))
+
     def outputs_from_served(self, served: dict) -> np.ndarray:
         """What `report` reads (the head's outputs, or what has their argmax/threshold) from a batch of
         serving_default outputs: how `tfbig evaluate SAVED_MODEL` scores an export the task's way."""
