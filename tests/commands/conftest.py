@@ -21,7 +21,8 @@ def _write_data(task: str, path: str, n: int = 16) -> list:
             if task == "tagging":
                 f.write("".join(f"{w}\t{LEXICON[w]}\n" for w in rng.choice(list(LEXICON), size=4)) + "\n")
                 continue
-            row = {"text": " ".join(a) + f" {i}", "other": " ".join(b), "sport": float(np.mean([w in WORDS[:4] for w in a])),
+            row = {"text": " ".join(a) + f" {i}", "other": " ".join(b),
+                   "sport": float(np.mean([w in WORDS[:4] for w in a])),
                    "market": 10.0 * float(np.mean([w in b for w in a])),
                    "label": sorted({"sport" for w in a if w in WORDS[:4]} | {"market" for w in a if w in WORDS[4:]})}
             f.write(json.dumps(row) + "\n")

@@ -88,3 +88,10 @@ def test_a_pair_model_without_its_pair_names_text_pair(task_runs, capsys, tmp_pa
     assert "line 1" in err and "text_pair" in err
     assert main(["predict", task_runs("regression")["export"], TEXTS[0], "--pair", "x"]) == 2
     assert "--pair" in capsys.readouterr().err
+
+
+def test_help_says_how_a_pair_is_given(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--pair TEXT" in text and "TEXT<TAB>PAIR" in text and "multilabel" in text

@@ -202,6 +202,7 @@ class SavedTaskModel(SavedClassifier):
         texts = list(texts)
         out = []
         for i in range(0, len(texts), batch_size):
-            batch = self.outputs(texts[i:i + batch_size], None if pairs is None else list(pairs)[i:i + batch_size])
-            out.extend({name: value[row] for name, value in batch.items()} for row in range(len(texts[i:i + batch_size])))
+            chunk = texts[i:i + batch_size]
+            batch = self.outputs(chunk, None if pairs is None else list(pairs)[i:i + batch_size])
+            out.extend({name: value[row] for name, value in batch.items()} for row in range(len(chunk)))
         return out
