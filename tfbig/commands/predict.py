@@ -1,14 +1,22 @@
-"""`tfbig predict`: classify texts with an exported SavedModel only (no run folder, no transformers)."""
+"""`tfbig predict`: an exported SavedModel's answer per text, the task's way (no run folder, no transformers).
+
+One line per text: classification the class and every class's probability; regression each target's value;
+multilabel the labels at or over their threshold with their probabilities; tagging word/TAG per word; a fill-mask
+export the likeliest pieces per [MASK]. A pair export (data.text_pair_column) reads a second text per text."""
 import os
 import sys
 
 
 def register(sub) -> None:
-    p = sub.add_parser("predict", help="classify texts (or fill [MASK]s) with an exported SavedModel")
+    p = sub.add_parser("predict", help="run texts through an exported SavedModel (any task; fill [MASK]s)",
+                       description=__doc__)
     p.add_argument("model", help="SavedModel folder: saved_models/NAME (highest version) or one version folder; "
                                  "or a finished run folder (its export)")
-    p.add_argument("texts", nargs="*", help="texts to classify")
-    p.add_argument("--file", help="a UTF-8 file with one text per line")
+    p.add_argument("texts", nargs="*", help="texts to predict for")
+    p.add_argument("--file", help="a UTF-8 file with one text per line ('-': stdin); for a pair export each line "
+                                  "is TEXT<TAB>PAIR")
+    p.add_argument("--pair", action="append", default=[], metavar="TEXT",
+                   help="pair exports: the second text (text_pair) of each TEXT argument, once per TEXT, in order")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--top-k", type=int, default=5, help="fill-mask exports (tfbig pretrain): fills shown per [MASK]")
     p.set_defaults(func=run)
@@ -36,6 +44,25 @@ def read_texts(args) -> list:
     return texts
 
 
+def split_pairs(texts: list, args) -> tuple:
+    """(texts, pairs) of a pair export: the arguments with their --pair, the file's TEXT<TAB>PAIR lines."""
+    from tfbig.errors import UserError
+
+    n_args = len(args.texts)
+    if len(args.pair) != n_args:
+        raise UserError(f"text_pair: the model reads sentence pairs; give one --pair per TEXT argument "
+                        f"({n_args} TEXT, {len(args.pair)} --pair)")
+    firsts, pairs = list(texts[:n_args]), list(args.pair)
+    for n, line in enumerate(texts[n_args:], start=1):
+        if "\t" not in line:
+            raise UserError(f"{args.file}, line {n}: text_pair: the model reads sentence pairs, a line is "
+                            "TEXT<TAB>PAIR")
+        first, second = line.split("\t", 1)
+        firsts.append(first)
+        pairs.append(second)
+    return firsts, pairs
+
+
 def exported_path(path: str) -> str:
     """A SavedModel folder, or a finished run folder's export (as its report.json names it)."""
     from tfbig.runs.folder import RunFolder
@@ -61,16 +88,21 @@ def print_fills(path: str, texts: list, top_k: int, batch_size: int) -> int:
 
 
 def run(args) -> int:
-    from tfbig.export.loader import SavedClassifier, export_task
+    from tfbig.errors import UserError
+    from tfbig.export.loader import SavedTaskModel, export_task
 
     texts = read_texts(args)
     path = exported_path(args.model)
     if export_task(path) == "mlm":
         return print_fills(path, texts, args.top_k, args.batch_size)
-    clf = SavedClassifier(path)
-    pred = clf.predict(texts, batch_size=args.batch_size)
-    for text, label, probs in zip(texts, pred.labels, pred.probabilities):
-        shown = text if len(text) <= 60 else text[:57] + "..."
-        scores = "  ".join(f"{name} {p:.4f}" for name, p in zip(clf.labels, probs))
-        print(f"{label}\t{scores}\t{shown}")
+    model = SavedTaskModel(path)
+    pairs = None
+    if model.takes_pairs:
+        texts, pairs = split_pairs(texts, args)
+    elif args.pair:
+        raise UserError("--pair: the model reads one text per request, not pairs")
+    for n, (text, row) in enumerate(zip(texts, model.rows(texts, pairs, args.batch_size))):
+        shown = text if pairs is None else f"{text} | {pairs[n]}"
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        print(f"{model.task.format_prediction(row)}\t{shown}")
     return 0

@@ -8,7 +8,7 @@ from tfbig.errors import UserError
 from tfbig.reports.markdown import report_markdown
 from tfbig.reports.plots import confusion_matrix_png, per_class_png
 from tfbig.evaluate.predictor import load_predictor
-from tfbig.reports.classification import classification_report
+from tfbig.reports.classification import classification_report, format_report
 from tfbig.io_utils import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,19 @@ def run_test_split(run_dir: str):
 
 
 def evaluate_path(model_path: str, data: str | None = None, out: str | None = None, data_format: str = "auto",
-                  text_column: str = "text", label_column: str = "label", batch_size: int | None = None) -> dict:
-    """Returns {"report", "out"}; writes report.json, report.md, confusion_matrix.png, per_class.png to `out`."""
+                  text_column: str | None = None, label_column: str | None = None,
+                  batch_size: int | None = None) -> dict:
+    """Returns {"report", "out", "text"}; writes report.json, report.md and the task's plots (a classifier's
+    confusion_matrix.png, per_class.png) to `out`. A task other than classification reads the data with the run's
+    config through its own reader and writes its own report (tfbig.evaluate.task_evaluation)."""
+    from tfbig.evaluate.task_evaluation import evaluate_task
+
+    kind, task = model_task(model_path)
+    if task != "classification":
+        options = {"data_format": None if data_format == "auto" else data_format, "text_column": text_column,
+                   "label_column": label_column}
+        return evaluate_task(model_path, kind, data, out, options, batch_size)
+    text_column, label_column = text_column or "text", label_column or "label"
     predictor = load_predictor(model_path, batch_size)
     if data is None:
         if predictor.kind != "run":
@@ -67,4 +78,20 @@ def evaluate_path(model_path: str, data: str | None = None, out: str | None = No
                                 "per-class precision, recall and F1": "per_class.png"})
     atomic_write_text(os.path.join(out, "report.md"), markdown)
     log.info("evaluation written to %s", out)
-    return {"report": report, "out": out}
+    return {"report": report, "out": out, "text": format_report(report)}
+
+
+def model_task(path: str) -> tuple:
+    """("run" or "saved_model", the task it was trained for); a UserError for neither."""
+    from tfbig.evaluate.predictor import is_run_dir
+    from tfbig.export.loader import export_task, find_saved_model
+
+    if is_run_dir(path):
+        from tfbig.runs.folder import RunFolder
+
+        return "run", getattr(RunFolder(path).read_config(), "task", "classification")
+    found = find_saved_model(path)
+    if found:
+        return "saved_model", export_task(found)
+    load_predictor(path)  # its UserError names what a run folder and a SavedModel hold
+    raise AssertionError(path)

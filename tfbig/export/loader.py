@@ -149,3 +149,60 @@ class SavedFillMask(SavedClassifier):
 def export_task(path: str) -> str:
     """The task an export serves, as its tfbig_export.json records it (classification for older exports)."""
     return export_metadata(path).get("task", "classification")
+
+
+class SavedTaskModel(SavedClassifier):
+    """Any task's export: raw text (and `text_pair` for a pair export) in, the serving_default signature's named
+    outputs out, per request; `task` is the export's Task (rebuilt from its tfbig_export.json).
+
+    >>> model = SavedTaskModel("saved_models/scores")
+    >>> model.rows(["Shares rose 5%"])  # [{'predictions': array([0.7], dtype=float32)}]
+    """
+
+    def __init__(self, path: str):
+        from tfbig.tasks.registry import get_task
+
+        super().__init__(path)
+        self.task = get_task(self.metadata.get("task", "classification"), self.labels)
+        self.task.restore_export_metadata(self.metadata)
+        self.inputs = sorted(self._serve.structured_input_signature[1])  # ['text'] or ['text', 'text_pair']
+
+    @property
+    def takes_pairs(self) -> bool:
+        return "text_pair" in self.inputs
+
+    def outputs(self, texts, pairs=None):
+        """{output name: numpy array} of one batch through serving_default (pairs: the second texts)."""
+        texts = list(texts)
+        if self.takes_pairs and pairs is None:
+            raise UserError(f"{self.path} reads sentence pairs: give each text its text_pair")
+        feed = {"text": self._tf.constant(texts, self._tf.string)}
+        if self.takes_pairs:
+            if len(pairs) != len(texts):
+                raise UserError(f"text_pair: {len(pairs)} second text(s) for {len(texts)} text(s)")
+            feed["text_pair"] = self._tf.constant(list(pairs), self._tf.string)
+        return {name: value.numpy() for name, value in self._serve(**feed).items()}
+
+    def call(self, signature: str, **inputs) -> dict:
+        """{output name: numpy array} of one call of a named signature (numpy or list inputs)."""
+        if signature not in self._loaded.signatures:
+            raise UserError(f"{self.path}: no {signature} signature; signatures: {', '.join(self._loaded.signatures)}")
+        fn = self._loaded.signatures[signature]
+        return {k: v.numpy() for k, v in fn(**{k: self._tf.constant(v) for k, v in inputs.items()}).items()}
+
+    def batched(self, texts, pairs=None, batch_size: int = 64) -> dict:
+        """{output name: the outputs of every text} through serving_default, batch by batch, order kept."""
+        texts = list(texts)
+        batches = [self.outputs(texts[i:i + batch_size], None if pairs is None else list(pairs)[i:i + batch_size])
+                   for i in range(0, max(len(texts), 1), batch_size)]
+        return {name: np.concatenate([b[name] for b in batches]) for name in batches[0]}
+
+    def rows(self, texts, pairs=None, batch_size: int = 64) -> list:
+        """Per text, {output name: its row of that output}, in order."""
+        texts = list(texts)
+        out = []
+        for i in range(0, len(texts), batch_size):
+            chunk = texts[i:i + batch_size]
+            batch = self.outputs(chunk, None if pairs is None else list(pairs)[i:i + batch_size])
+            out.extend({name: value[row] for name, value in batch.items()} for row in range(len(chunk)))
+        return out

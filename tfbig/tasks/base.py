@@ -221,6 +221,28 @@ class Task:
         """What a SavedModel's tfbig_export.json records about the task."""
         return {"task": self.name, "labels": list(self.labels or [])}
 
+    def restore_export_metadata(self, metadata: dict) -> "Task":
+        """Takes back what `export_metadata` recorded (a loaded export's task: thresholds, target stats)."""
+        return self
+
+    def format_prediction(self, row: dict) -> str:
+        """`tfbig predict`'s line for one request: `row` is {output name: that request's row} of the export's
+        serving_default signature (`serving_outputs`, or the task's serving module's)."""
+        return "  ".join(f"{name} {_short(value)}" for name, value in sorted(row.items()))
+
+    def served_outputs(self, export, examples, batch_size: int) -> tuple:
+        """(encoded targets, outputs for `report`) of labelled Examples through a loaded export
+        (tfbig.export.loader.SavedTaskModel): its serving_default, a (text, text_pair) example as two inputs."""
+        texts, pairs = list(examples.texts), None
+        if texts and isinstance(texts[0], (tuple, list)):
+            texts, pairs = [t[0] for t in texts], [t[1] for t in texts]
+        return self.encode(examples.labels), self.outputs_from_served(export.batched(texts, pairs, batch_size))
+
+    def outputs_from_served(self, served: dict) -> np.ndarray:
+        """What `report` reads (the head's outputs, or what has their argmax/threshold) from a batch of
+        serving_default outputs: how `tfbig evaluate SAVED_MODEL` scores an export the task's way."""
+        return np.asarray(served["outputs"])
+
     # --- distillation -----------------------------------------------------------------------------------
     def soft_targets(self, teacher_outputs: list, weights: list, temperature: float):
         """The teachers' combined targets for one batch."""
@@ -242,3 +264,14 @@ def _one_label(values, where):
     if not str(value).strip():
         raise UserError(f"{where}: empty label")
     return str(value).strip()
+
+
+def _short(value) -> str:
+    """A served value for the terminal: a number with 4 decimals, a string, or a short array."""
+    value = np.asarray(value)
+    if value.dtype.kind in "SO":
+        flat = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in value.ravel()]
+        return " ".join(flat)
+    if value.ndim == 0:
+        return f"{float(value):.4f}"
+    return "[" + " ".join(f"{float(v):.4f}" for v in value.ravel()) + "]"

@@ -122,6 +122,14 @@ class ClassificationTask(Task):
         label_id = tf.argmax(probs, axis=-1, output_type=tf.int32)
         return {"probabilities": probs, "label_id": label_id, "label": tf.gather(tf.constant(self.labels), label_id)}
 
+    def format_prediction(self, row):
+        scores = "  ".join(f"{name} {p:.4f}" for name, p in zip(self.labels, row["probabilities"]))
+        return f"{_text(row['label'])}\t{scores}"
+
+    def outputs_from_served(self, served):
+        """log-probabilities: the logits up to a constant per row (the same argmax)."""
+        return np.log(np.maximum(np.asarray(served["probabilities"], np.float64), 1e-30))
+
     def soft_targets(self, teacher_outputs, weights, temperature):
         from tfbig.tasks.soft_targets import mixed_log_softmax
 
@@ -131,3 +139,7 @@ class ClassificationTask(Task):
         from tfbig.tasks.soft_targets import kd_per_example
 
         return kd_per_example(student_outputs, targets, temperature)
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

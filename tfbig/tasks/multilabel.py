@@ -253,6 +253,22 @@ class MultiLabelTask(Task):
         joined = tf.strings.reduce_join(names, axis=-1, separator=self.separator)  # (B,)
         return {"probabilities": probs, "predicted": tf.cast(predicted, tf.int32), "labels": joined}
 
+    def restore_export_metadata(self, metadata):
+        self.thresholds = [float(t) for t in metadata.get("thresholds", self.current_thresholds())]
+        self.separator = metadata.get("separator", self.separator)
+        return self
+
+    def format_prediction(self, row):
+        """The labels at or over their threshold with their probabilities, likeliest first; (none) if none."""
+        probs, chosen = np.asarray(row["probabilities"]), np.asarray(row["predicted"])
+        order = sorted((i for i in range(len(self.labels)) if chosen[i]), key=lambda i: -probs[i])
+        return "  ".join(f"{self.labels[i]} {probs[i]:.4f}" for i in order) or "(none)"
+
+    def outputs_from_served(self, served):
+        """The logits of the served probabilities (sigmoid's inverse): report thresholds them as the head's."""
+        p = np.clip(np.asarray(served["probabilities"], np.float64), 1e-12, 1 - 1e-12)
+        return np.log(p) - np.log1p(-p)
+
     def export_metadata(self):
         return {**super().export_metadata(), "thresholds": self.current_thresholds(), "separator": self.separator}
 

@@ -258,6 +258,18 @@ class RegressionTask(Task):
             return self._head.target_mean.numpy().tolist(), self._head.target_std.numpy().tolist()
         return self.mean, self.std
 
+    def restore_export_metadata(self, metadata):
+        self.mean, self.std = metadata.get("target_mean", self.mean), metadata.get("target_std", self.std)
+        self.loss_kind = metadata.get("loss", self.loss_kind)
+        return self
+
+    def format_prediction(self, row):
+        values = np.reshape(row["predictions"], (-1,))
+        return "  ".join(f"{name} {v:.4f}" for name, v in zip(self.labels, values))
+
+    def outputs_from_served(self, served):
+        return np.asarray(served["predictions"], np.float32)
+
     def export_metadata(self):
         mean, std = self.fitted_stats()
         return {**super().export_metadata(), "target_mean": mean, "target_std": std, "loss": self.loss_kind}

@@ -262,6 +262,31 @@ class TaggingTask(Task):
 
         return kd_per_example(student_outputs, targets, temperature)
 
+    def restore_export_metadata(self, metadata):
+        self.label_all_tokens = bool(metadata.get("label_all_tokens", self.label_all_tokens))
+        return self
+
+    def served_outputs(self, export, examples, batch_size):
+        """(N, W) tag ids per word (IGNORE after the last word, and for a word the export could not tag: cut by
+        max_length) and (N, W, C) log-probabilities per word, from the export's predict_words signature."""
+        width = max([len(w) for w in examples.words] + [1])
+        words = np.array([list(w) + [""] * (width - len(w)) for w in examples.words], dtype=object)
+        parts = [export.call("predict_words", words=words[i:i + batch_size].astype(bytes))["probabilities"]
+                 for i in range(0, len(words), batch_size)]
+        probs = np.concatenate(parts) if parts else np.zeros((0, width, len(self.labels)), np.float32)
+        y = np.full(words.shape, IGNORE, np.int32)
+        for row, ids in enumerate(self.encode(examples.labels)):
+            y[row, :len(ids)] = ids
+        y[probs.sum(-1) <= 0] = IGNORE
+        self._eval_words = examples.words
+        return y, np.log(np.maximum(probs, 1e-30))
+
+    def format_prediction(self, row):
+        """word/TAG for each word of the text (padding words left out)."""
+        words = [w.decode("utf-8") if isinstance(w, bytes) else str(w) for w in row["words"]]
+        tags = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in row["tags"]]
+        return " ".join(f"{w}/{t or '?'}" for w, t, start in zip(words, tags, row["start"]) if start >= 0)
+
     def export_metadata(self):
         return {**super().export_metadata(), "label_all_tokens": self.label_all_tokens}
 
