@@ -7,6 +7,8 @@ import logging
 import os
 import time
 
+import yaml
+
 from tfbig._keras import keras
 from tfbig.data.shard_reader import ShardErrors
 from tfbig.distribute import backup_callbacks, make_strategy, shard_per_worker
@@ -116,7 +118,8 @@ def keep_resumed_precision(cfg, requested: str):
         return cfg
     if not os.path.exists(folder.config_path):
         return cfg
-    recorded = folder.read_config().train.precision
+    with open(folder.config_path, encoding="utf-8") as f:  # any job's config.yaml (pretrain, general, ...)
+        recorded = ((yaml.safe_load(f) or {}).get("train") or {}).get("precision", "auto")
     if recorded in ("auto", cfg.train.precision):
         return cfg
     log.info("train.precision auto: %s, as the interrupted run resolved it (this process would pick %s)",
