@@ -32,11 +32,15 @@ demo: $(STAMP)
 corpora: $(STAMP)
 	$(BIN)/python -c "from tfbig.data.corpora import gensim_wheel, pydocs_dir; print(pydocs_dir()); print(gensim_wheel())"
 
+# Two pytest workers (pytest-xdist), each test file on one worker so module fixtures are built once; most of a
+# tiny run is single-threaded tf.function tracing, so one process leaves the second core idle.
+# TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --durations=30 tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=30 tests
 
 test-slow: $(STAMP)
-	TFBIG_SLOW=1 $(BIN)/python -m pytest -q tests
+	TFBIG_SLOW=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 clean:
 	rm -rf runs saved_models/*/ .pytest_cache

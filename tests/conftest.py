@@ -49,14 +49,33 @@ def assert_close(a, b, atol=1e-6):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=atol, rtol=0)
 
 
+@contextlib.contextmanager
+def across_workers(tmp_path_factory, name: str):
+    """Holds an exclusive lock shared by every pytest-xdist worker of this session (a file beside the
+    workers' basetemp folders), so one worker fetches shared data while the others wait for it."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' basetemps are siblings: pytest-of-x/pytest-N/popen-gw0, ...
+    with open(os.path.join(str(root), f"{name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def fortunes_folder():
-    """The Debian fortunes files; fetched into the cache (apt-get download + dpkg -x) when not installed."""
+def fortunes_folder(tmp_path_factory):
+    """The Debian fortunes files; fetched into the cache (apt-get download + dpkg -x) when not installed, by
+    one worker at a time (a second fetch would replace the folder the first worker's tests read)."""
     from tfbig.data.fortunes import fortunes_dir
     from tfbig.errors import UserError
 
     try:
-        return fortunes_dir()
+        with across_workers(tmp_path_factory, "fortunes"):
+            return fortunes_dir()
     except UserError as e:
         pytest.skip(f"the Debian fortunes data cannot be had on this machine: {e}")
 
