@@ -1,4 +1,5 @@
 """Executes every notebook top to bottom (small size: TFBIG_NOTEBOOK_SMALL=1) and checks a number it prints."""
+import ast
 import json
 import os
 import re
@@ -60,7 +61,7 @@ def printed_accuracy(text: str) -> float:
     return float(found[-1])
 
 
-@pytest.mark.parametrize("name", ["01_quickstart", "02_distillation", "03_distributed", "04_serving"])
+@pytest.mark.parametrize("name", ["01_quickstart", "02_distillation", "03_distributed", "04_serving", "05_tasks"])
 def test_notebook_runs(name, kernel_env, tmp_path):
     text = run_notebook(name, str(tmp_path))
     if name == "01_quickstart":
@@ -77,6 +78,19 @@ def test_notebook_runs(name, kernel_env, tmp_path):
     elif name == "03_distributed":
         assert "2 replicas; global batch 8 = 4 per replica" in text
         assert 0.0 <= printed_accuracy(text) <= 1.0
+    elif name == "05_tasks":
+        floors = re.findall(r"^(\w+): test (\w+) ([0-9.]+) vs floor ([0-9.]+)", text, flags=re.M)
+        assert [(run, metric) for run, metric, _, _ in floors] == [
+            ("ratings", "pearson"), ("ratings", "spearman"), ("tags", "micro_f1"), ("tags", "macro_f1"),
+            ("similarity", "pearson"), ("similarity", "spearman"), ("pos", "token_accuracy")]
+        assert all(-1.0 <= float(m) <= 1.0 and -1.0 <= float(f) <= 1.0 for _, _, m, f in floors)
+        assert len(re.findall(r"^predicted rating [+-][0-9.]+  ", text, flags=re.M)) == 2
+        assert "inputs: ['text', 'text_pair']" in text
+        tagged = re.search(r"^tagged: (\[.*\])$", text, flags=re.M).group(1)
+        assert [w for w, _ in ast.literal_eval(tagged)] == ["The", "club", "shares", "rose", "."]
+        for run in ("ratings", "tags", "similarity", "pos"):
+            report = json.loads((tmp_path / "runs" / run / "report.json").read_text())
+            assert report["floor"] and "## The floor" in (tmp_path / "runs" / run / "report.md").read_text()
     else:
         response = json.loads(re.search(r"REST response:\n(\{.*?\n\})", text, flags=re.S).group(1))
         assert len(response["predictions"]) == 4

@@ -14,7 +14,7 @@ is first used (which also selects tf-keras and quiets TensorFlow's start-up line
 | evaluation          | evaluate_split, predict_outputs                                                     |
 | distillation        | DistillationModel, build_student, load_teacher, compute_teacher_logits, with_teacher_logits |
 | hardware            | make_strategy                                                                       |
-| runs and exports    | RunFolder, export_saved_model, SavedClassifier, list_ops, non_core_ops              |
+| runs and exports    | RunFolder, export_saved_model, SavedClassifier, SavedTaskModel, list_ops, non_core_ops |
 | TensorFlow          | tf, keras (tf-keras, Keras 2: the Keras tfbig's models are built with)               |
 | examples and tests  | write_tiny_bert_folder (a tiny random BERT folder, no network)                      |
 
@@ -87,6 +87,7 @@ _EXPORTS = {
     "RunFolder": "tfbig.runs.folder",
     "export_saved_model": "tfbig.export.saved_model",
     "SavedClassifier": "tfbig.export.loader",
+    "SavedTaskModel": "tfbig.export.loader",
     "list_ops": "tfbig.export.ops",
     "non_core_ops": "tfbig.export.ops",
     "write_tiny_bert_folder": "tfbig.testing",

@@ -9,7 +9,8 @@ import yaml
 
 from tfbig.errors import UserError
 from tfbig.names import (BACKBONES, CLASS_WEIGHTS, DECAYS, DOCUMENTS, EXPORT_PRECISIONS, FORMATS, LONG_SENTENCES,
-                         LORA_TARGETS, MONITORS, ON_ERRORS, OPTIMIZERS, PRECISION_CHOICES, RECOMPUTES, STRATEGIES)
+                         LORA_TARGETS, MONITORS, ON_ERRORS, OPTIMIZERS, POOLINGS, PRECISION_CHOICES, RECOMPUTES,
+                         STRATEGIES)
 
 # A model folder's config.json without max_position_embeddings gets BERT's (and BertEncoder's) default.
 DEFAULT_MAX_POSITIONS = 512
@@ -75,6 +76,10 @@ class ModelConfig:
     model_dir: str = ""  # a Hugging Face BERT folder; "" is the bundled all-MiniLM-L6-v2
     dropout: float = 0.1  # before the classification head
     backbone_dropout: float = -1.0  # <0 keeps the checkpoint's hidden/attention dropout
+    # What a sequence-level head reads: pooler (BERT's tanh dense on [CLS]), cls ([CLS]'s last hidden state) or
+    # mean (the mean of the last hidden states over the real tokens: how sentence-transformers models, the
+    # bundled all-MiniLM-L6-v2 among them, were trained). Tagging and MLM heads read every position.
+    pooling: str = "pooler"
     lora: LoraConfig = field(default_factory=LoraConfig)
 
 
@@ -281,6 +286,7 @@ def validate(cfg) -> None:
     """Refuses values no run could use: unknown names (with the closest valid one) and out-of-range numbers."""
     t, d = cfg.train, cfg.data
     check_choice(cfg.model.backbone, BACKBONES, "model.backbone")
+    check_choice(cfg.model.pooling, POOLINGS, "model.pooling")
     check_choice(t.optimizer, OPTIMIZERS, "train.optimizer")
     check_choice(t.decay, DECAYS, "train.decay")
     check_choice(t.precision, PRECISION_CHOICES, "train.precision")

@@ -21,6 +21,7 @@ CORPORA = ("bbc", "fortunes", "pydocs", "enwiki_sample")
 # model.lora.targets: the Dense layers of each block that may get an adapter (tfbig.models.lora)
 LORA_TARGETS = ("query", "key", "value", "attention_output", "intermediate", "output")
 RECOMPUTES = ("none", "blocks")  # train.recompute
+POOLINGS = ("pooler", "cls", "mean")  # model.pooling: what a sequence-level head reads (tfbig.layers.pooling)
 CLASS_WEIGHTS = ("none", "balanced")  # train.class_weights: balanced weighs class c by n / (C·count_c)
 
 # What TextClassifier logs each epoch (its `metrics` names), as fit reports them: training values under their

@@ -44,3 +44,41 @@ def test_never_predicted_and_class_counts():
     assert never_predicted({"confusion_matrix": [[3, 0, 0], [2, 0, 0], [0, 0, 0]], "labels": ["x", "y", "z"]}) == ["y"]
     assert class_counts(["a", "b", "a"]) == {"a": 2, "b": 1}
     assert class_counts([["B-PER", "O"]]) == {}  # a token task's targets: no per-class count
+
+
+def test_every_task_with_a_baseline_compares_to_it():
+    """Regression, multi-label and tagging reports and their baselines' reports give a floor (not {})."""
+    import numpy as np
+
+    from tfbig.reports.floor import floor_markdown
+    from tfbig.reports.multilabel import multilabel_report
+    from tfbig.reports.regression import regression_report
+    from tfbig.reports.tagging import most_frequent_tag_baseline, tagging_report
+    from tfbig.tasks.registry import get_task
+
+    y = np.array([[0.0], [1.0], [2.0], [3.0]])
+    model, base = regression_report(y, y * 2, ["r"]), regression_report(y, y[::-1], ["r"])
+    floor = compare_to_floor(get_task("regression", ["r"]).floor_metrics(model),
+                             get_task("regression", ["r"]).floor_metrics(base))
+    assert floor == {"pearson": {"model": 1.0, "floor": -1.0, "beats": True},
+                     "spearman": {"model": 1.0, "floor": -1.0, "beats": True}}
+
+    truth = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    guess = np.array([[1, 0], [0, 0], [1, 1], [0, 0]])  # one positive missed: 3 of 4 positives found
+    task = get_task("multilabel", ["a", "b"])
+    floor = compare_to_floor(task.floor_metrics(multilabel_report(truth, guess, ["a", "b"])),
+                             task.floor_metrics(multilabel_report(truth, truth, ["a", "b"])))
+    assert floor["micro_f1"] == {"model": 6 / 7, "floor": 1.0, "beats": False}
+    assert set(floor) == {"micro_f1", "macro_f1"}
+
+    tags = ["NN", "VB"]
+    y_tags = np.array([[-100, 0, 1, -100]])
+    logits = np.array([[[0, 0], [5, 0], [5, 0], [0, 0]]], np.float32)  # NN, NN: one of two right
+    task = get_task("tagging", tags)
+    base = most_frequent_tag_baseline([["a", "b"]], [["NN", "VB"]], [["a", "b"]], [["NN", "VB"]])
+    report = {**tagging_report(y_tags, logits, tags), "baseline": base}
+    report["floor"] = compare_to_floor(task.floor_metrics(report), task.floor_metrics(base))
+    assert report["floor"] == {"token_accuracy": {"model": 0.5, "floor": 1.0, "beats": False}}
+    md = "\n".join(floor_markdown(report))
+    assert "most_frequent_tag" in md and "| token_accuracy | 0.5000 | 1.0000 | **no** |" in md
+    assert floor_markdown({"floor": {}}) == []

@@ -144,7 +144,8 @@ def build_student(teacher, task, init: str = "teacher", num_layers: int = 2, tea
         names = list(getattr(getattr(teacher, "task", None), "labels", None) or [])
         task = get_task("classification", names if len(names) == task else [str(i) for i in range(task)])
     student = TaskModel(encoder, task, dropout=dropout, l2=l2, l1=l1, penalty_exclude=penalty_exclude,
-                        accumulation_steps=accumulation_steps, name="student")
+                        accumulation_steps=accumulation_steps, name="student",
+                        pooling=getattr(teacher, "pooling", "pooler"))  # the teacher's: its head is copied
     ids = tf.ones([1, 8], tf.int32)
     student({"input_ids": ids, "attention_mask": ids, "token_type_ids": tf.zeros_like(ids)})
     if init == "teacher" and getattr(teacher, "head", None) is not None:

@@ -19,6 +19,19 @@ def floor_lines(report: dict) -> list:
             for name, m in (report.get("floor") or {}).items()]
 
 
+def floor_markdown(report: dict) -> list:
+    """report.md's "The floor" section (a table of metric, model, floor, beats); [] when the run has no floor."""
+    if not report.get("floor"):
+        return []
+    baseline = report.get("baseline") or {}
+    base = baseline.get("model") or baseline.get("name") or "baseline"
+    lines = ["", "## The floor", "", f"The same split scored by {base}; the model must match or beat it.", "",
+             "| metric | model | floor | beats |", "| --- | ---: | ---: | --- |"]
+    for name, f in report["floor"].items():
+        lines.append(f"| {name} | {f['model']:.4f} | {f['floor']:.4f} | {'yes' if f['beats'] else '**no**'} |")
+    return lines
+
+
 def class_counts(labels) -> dict:
     """{label: count} of a split's targets when each is one hashable label (classification), else {}."""
     if not labels or not all(isinstance(label, (str, int)) for label in labels):

@@ -1,4 +1,5 @@
 """A readable report.md from a `classification_report` dict."""
+from tfbig.reports.floor import floor_markdown
 
 
 def _row(cells) -> str:
@@ -25,12 +26,7 @@ def report_markdown(report: dict, title: str, details: dict | None = None, image
         lines.append(_row([name, f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", c["support"]]))
     if report.get("never_predicted"):
         lines += ["", f"Never predicted on this split: {', '.join(report['never_predicted'])}."]
-    if report.get("floor"):
-        base = (report.get("baseline") or {}).get("model", "baseline")
-        lines += ["", "## The floor", "", f"The same split scored by {base}; the model must match or beat it.", "",
-                  _row(["metric", "model", "floor", "beats"]), _row(["---", "---:", "---:", "---"])]
-        for name, f in report["floor"].items():
-            lines.append(_row([name, f"{f['model']:.4f}", f"{f['floor']:.4f}", "yes" if f["beats"] else "**no**"]))
+    lines += floor_markdown(report)
     labels = report["labels"]
     lines += ["", "## Confusion matrix", "", "Rows: true class; columns: predicted class.", "",
               _row(["true \\ predicted"] + labels), _row(["---"] + ["---:"] * len(labels))]

@@ -1,6 +1,8 @@
 """A multi-label report: micro/macro/sample F1, subset accuracy, per-label P/R/F1; thresholds tuned per label."""
 import numpy as np
 
+from tfbig.reports.floor import floor_markdown
+
 # Candidate thresholds tried per label on the validation split.
 GRID = np.round(np.arange(0.05, 0.951, 0.05), 2)
 
@@ -62,6 +64,7 @@ def report_markdown(report: dict, title: str, details: dict, images: dict) -> st
     thresholds = report.get("thresholds") or [None] * len(report["labels"])
     lines += [f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} | {t} |"
               for (name, m), t in zip(report["per_class"].items(), thresholds)]
+    lines += floor_markdown(report)
     lines += [f"\n![{caption}]({path})" for caption, path in images.items()]
     return "\n".join(lines) + "\n"
 

@@ -1,6 +1,8 @@
 """A regression's report: Pearson, Spearman, MAE and RMSE per target, and a predicted-vs-true scatter plot."""
 import numpy as np
 
+from tfbig.reports.floor import floor_markdown
+
 MAX_POINTS = 2000  # scatter points kept in report.json per target (an even sample of the test split)
 
 
@@ -53,6 +55,7 @@ def report_markdown(report: dict, title: str, details: dict, images: dict) -> st
     lines += ["| target | Pearson | Spearman | MAE | RMSE |", "|---|---|---|---|---|"]
     lines += [f"| {name} | {m['pearson']:.4f} | {m['spearman']:.4f} | {m['mae']:.4f} | {m['rmse']:.4f} |"
               for name, m in report["per_target"].items()]
+    lines += floor_markdown(report)
     lines += [f"\n![{caption}]({path})" for caption, path in images.items()]
     return "\n".join(lines) + "\n"
 

@@ -3,6 +3,7 @@ strict, for BIO/BIOES tag sets), the sentences with the most errors; and its mar
 import numpy as np
 
 from tfbig.reports.classification import classification_report
+from tfbig.reports.floor import floor_markdown
 
 IGNORE = -100
 WORST = 10  # sentences listed in report.md
@@ -97,6 +98,7 @@ def tagging_markdown(report: dict, title: str, details: dict, images: dict) -> s
         lines += ["", "| entity type | precision | recall | F1 | support |", "|---|---|---|---|---|"]
         lines += [f"| {t} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
                   for t, m in report["entities"]["per_type"].items()]
+    lines += floor_markdown(report)
     if report.get("worst_sentences"):
         lines += ["", "## Sentences with the most errors", "", "Wrong words in bold, as word/gold→predicted.", ""]
         lines += [f"{n}. ({e['errors']} of {e['tokens']}) {_sentence(e)}"

@@ -237,6 +237,9 @@ class MultiLabelTask(Task):
 
         return report_markdown(report, title, details, images)
 
+    def floor_metrics(self, report):
+        return {"micro_f1": report["micro"]["f1"], "macro_f1": report["macro"]["f1"]}
+
     def baseline(self, train_texts, train_y, test_texts, test_y, seed):
         from tfbig.reports.multilabel import one_vs_rest_baseline
 

@@ -236,6 +236,10 @@ class TaggingTask(Task):
 
         return tagging_markdown(report, title, details, images)
 
+    def floor_metrics(self, report):
+        """Token accuracy: the one metric the most-frequent-tag floor has."""
+        return {"token_accuracy": report["token_accuracy"]}
+
     # --- serving ----------------------------------------------------------------------------------------
     def serving_outputs(self, outputs):
         probs = tf.nn.softmax(tf.cast(outputs, tf.float32), axis=-1)  # (B, T, C)

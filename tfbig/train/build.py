@@ -25,7 +25,7 @@ def build_task_model(cfg, model_dir: str, task, name: str = "task_model") -> Tas
     m, t = cfg.model, cfg.train
     model = TaskModel.from_pretrained(model_dir, task, backbone=m.backbone, backbone_dropout=m.backbone_dropout,
                                       dropout=m.dropout, l2=t.l2, l1=t.l1, penalty_exclude=t.penalty_exclude,
-                                      accumulation_steps=t.accumulation_steps, name=name)
+                                      accumulation_steps=t.accumulation_steps, pooling=m.pooling, name=name)
     apply_memory_options(model.backbone, cfg)  # on the built model: adapters and recompute change no shapes
     return model
 

@@ -1,6 +1,7 @@
 """`TaskModel`: a backbone with a task's head, trained on the task loss + λ/2·Σw² (+ λ₁·Σ|w|)."""
 from tfbig._keras import keras, tf
 from tfbig.distribute.losses import weighted_average_loss
+from tfbig.layers.pooling import pool
 from tfbig.train.objective_model import ObjectiveModel
 
 DEFAULT_PENALTY_EXCLUDE = ("bias", "LayerNorm", "layer_norm")
@@ -17,6 +18,8 @@ class TaskModel(ObjectiveModel):
     l1: float. λ₁ of the penalty λ₁·Σ|w|.
     penalty_exclude: sequence of str. Variables whose name contains one of these get no penalty.
     accumulation_steps: int. Micro-batches per optimizer step (tfbig.train.accumulation).
+    pooling: str. What the head gets as "pooled_output" (tfbig.names.POOLINGS): "pooler" the backbone's own,
+        "cls" the [CLS] state, "mean" the mean state over the real tokens (tfbig.layers.pooling).
 
     The task loss is averaged over the *global* batch (`weighted_average_loss`), the penalty divided by the
     number of replicas (`tf.nn.scale_regularization_loss`), so summing gradients over replicas gives the
@@ -27,9 +30,17 @@ class TaskModel(ObjectiveModel):
     """
 
     def __init__(self, backbone, task, dropout: float = 0.1, l2: float = 0.0, l1: float = 0.0,
-                 penalty_exclude=DEFAULT_PENALTY_EXCLUDE, accumulation_steps: int = 1, **kwargs):
+                 penalty_exclude=DEFAULT_PENALTY_EXCLUDE, accumulation_steps: int = 1, pooling: str = "pooler",
+                 **kwargs):
+        from tfbig.config import check_choice
+        from tfbig.names import POOLINGS
+
+        check_choice(pooling, POOLINGS, "model.pooling")
         super().__init__(accumulation_steps=accumulation_steps, **kwargs)
+        self.pooling = pooling
         self.backbone = backbone
+        if pooling != "pooler" and getattr(backbone, "pooler", None) is not None:
+            backbone.pooler.trainable = False  # unread: no gradient, no optimizer slots, no missing-gradient warning
         self.task = task
         self.l2 = float(l2)
         self.l1 = float(l1)
@@ -86,14 +97,21 @@ class TaskModel(ObjectiveModel):
 
     def call(self, inputs, training=False):
         """The task's outputs in float32 (softmax and losses in float32 under mixed precision)."""
-        out = self.backbone(inputs, training=training)
+        out = self._pooled(self.backbone(inputs, training=training), inputs)
         return tf.cast(self.head({**out, "features": inputs}, training=training), tf.float32)
+
+    def _pooled(self, out: dict, inputs: dict) -> dict:
+        """The backbone's outputs with "pooled_output" as `pooling` chooses."""
+        if self.pooling == "pooler":
+            return out
+        return {**out, "pooled_output": pool(out, inputs["attention_mask"], self.pooling)}
 
     def call_with_states(self, inputs, training=False, output_hidden_states=False, output_attentions=False):
         """The backbone's outputs plus "outputs"; with the flags also its "hidden_states"/"attentions"
         (what distillation's intermediate terms compare)."""
         out = dict(self.backbone(inputs, training=training, output_hidden_states=output_hidden_states,
                                  output_attentions=output_attentions))
+        out = self._pooled(out, inputs)
         out["outputs"] = tf.cast(self.head({**out, "features": inputs}, training=training), tf.float32)
         return out
 
@@ -138,7 +156,7 @@ class TaskModel(ObjectiveModel):
     def get_config(self):
         return {**super().get_config(), "backbone": keras.layers.serialize(self.backbone), "task": self.task.name,
                 "task_config": self.task.get_config(), "dropout": self.head.get_config().get("dropout"),
-                "l2": self.l2, "l1": self.l1, "penalty_exclude": list(self.penalty_exclude)}
+                "l2": self.l2, "l1": self.l1, "penalty_exclude": list(self.penalty_exclude), "pooling": self.pooling}
 
 
 class TextClassifier(TaskModel):
