@@ -1,4 +1,9 @@
-"""Data that comes pre-split: data.train, data.test and optionally data.validation, each a path in any format."""
+"""Data that comes pre-split: data.train, data.test and optionally data.validation, each a path in any format.
+
+`read_given_parts` is what every task shares: each file read and cleaned on its own by the task's reader,
+then the cross-split leaks dropped. `read_given_splits` is classification's whole path (labelled classes read
+with `read_path`); other tasks finish the parts in `Task.read_given` (tfbig.tasks.base).
+"""
 import logging
 
 from tfbig.config import check_given_splits
@@ -11,46 +16,74 @@ from tfbig.errors import UserError
 log = logging.getLogger(__name__)
 
 
-def read_given_splits(data_cfg) -> tuple[Splits, dict] | None:
-    """Reads, cleans and checks the given splits of `data_cfg` (a DataConfig); None when data.train is empty.
+def given_paths(data_cfg) -> dict:
+    """{split name: path} of the given files ("train", "validation" when given, "test"); {} without data.train."""
+    check_given_splits(data_cfg)
+    if not data_cfg.train:
+        return {}
+    paths = {"train": data_cfg.train, "validation": data_cfg.validation, "test": data_cfg.test}
+    return {name: path for name, path in paths.items() if path}
 
-    Each split is cleaned on its own (tfbig.data.clean), then a text that a later split also holds is
-    dropped from the earlier one: from train when validation or test has it, from validation when test has
-    it. Kept, it would be trained on (or selected on) and then scored as unseen. Then data.limit_per_class
-    is applied to each split, and without a validation file data.val_fraction of train is held out
-    (stratified, seeded with data.seed). The label vocabulary is train's; a label that only validation or
-    test holds is a UserError naming it and the file.
+
+def read_given_parts(paths: dict, read) -> tuple[dict, dict]:
+    """({split name: Examples}, stats) of the given files, each read and cleaned by `read(path)` → (Examples,
+    cleaning stats), then the leaks between them dropped (`drop_leaks`).
+
+    stats: each split's cleaning counts under its name, "leaks_dropped" and "given_splits" (the paths).
+    """
+    parts, stats = {}, {"given_splits": dict(paths)}
+    for name, path in paths.items():
+        log.info("reading the %s split: %s", name, path)
+        parts[name], stats[name] = read(path)
+    parts, stats["leaks_dropped"] = drop_leaks(parts, paths)
+    return parts, stats
+
+
+def drop_leaks(parts: dict, paths: dict) -> tuple[dict, dict]:
+    """The parts with every example that a later split also holds dropped from the earlier one: from train when
+    validation or test has it, from validation when test has it. Kept, it would be trained on (or selected on)
+    and then scored as unseen. An example is judged as cleaning judged it: on its text, on the (text, text_pair)
+    pair, on a tagged sentence's words. Returns (parts, {"train": n, "validation": n dropped}), order kept."""
+    test = _keys(parts["test"])
+    later = test | (_keys(parts["validation"]) if "validation" in parts else set())
+    out, leaks = dict(parts), {}
+    out["train"], leaks["train"] = _drop(parts["train"], later)
+    if "validation" in parts:
+        out["validation"], leaks["validation"] = _drop(parts["validation"], test)
+    for name, n in leaks.items():
+        if n:
+            log.warning("dropped %d example(s) from the %s split (%s) that a later split also holds", n, name,
+                        paths[name])
+    return out, leaks
+
+
+def require_examples(parts: dict, paths: dict) -> None:
+    for name in ("train", "test"):
+        if not len(parts[name]):
+            raise UserError(f"{paths[name]}: the {name} split holds no examples after cleaning")
+
+
+def read_given_splits(data_cfg) -> tuple[Splits, dict] | None:
+    """Reads, cleans and checks the given splits of `data_cfg` (a DataConfig) as labelled classes; None when
+    data.train is empty.
+
+    Each split is cleaned on its own (tfbig.data.clean), then the leaks are dropped (`drop_leaks`). Then
+    data.limit_per_class is applied to each split, and without a validation file data.val_fraction of train is
+    held out (stratified, seeded with data.seed). The label vocabulary is train's; a label that only validation
+    or test holds is a UserError naming it and the file.
 
     Returns:
         (Splits, stats): stats has each split's cleaning counts under its name ("train", "validation",
         "test"), "leaks_dropped" ({"train": n, "validation": n}), "validation_held_out" (the fraction of
         train held out, 0 when a file was given) and "given_splits" (the paths).
     """
-    check_given_splits(data_cfg)
-    if not data_cfg.train:
+    paths = given_paths(data_cfg)
+    if not paths:
         return None
-    paths = {"train": data_cfg.train, "validation": data_cfg.validation, "test": data_cfg.test}
-    paths = {name: path for name, path in paths.items() if path}
-    parts, stats = {}, {"given_splits": dict(paths)}
-    for name, path in paths.items():
-        log.info("reading the %s split: %s", name, path)
-        parts[name], stats[name] = clean(read_path(path, data_cfg))
-
-    leaks = {}
-    later = set(parts["test"].texts) | set(parts["validation"].texts if "validation" in parts else ())
-    parts["train"], leaks["train"] = _drop_texts(parts["train"], later)
-    if "validation" in parts:
-        parts["validation"], leaks["validation"] = _drop_texts(parts["validation"], set(parts["test"].texts))
-    for name, n in leaks.items():
-        if n:
-            log.warning("dropped %d text(s) from the %s split (%s) that a later split also holds", n, name,
-                        paths[name])
-    stats["leaks_dropped"] = leaks
+    parts, stats = read_given_parts(paths, lambda path: clean(read_path(path, data_cfg)))
 
     parts = {name: limit_per_class(examples, data_cfg.limit_per_class) for name, examples in parts.items()}
-    for name in ("train", "test"):
-        if not len(parts[name]):
-            raise UserError(f"{paths[name]}: the {name} split holds no examples after cleaning")
+    require_examples(parts, paths)
     labels = label_vocabulary(parts["train"].labels)
     if len(labels) < 2:
         raise UserError(f"{paths['train']}: a classifier needs at least 2 classes in train; found {labels}")
@@ -71,11 +104,24 @@ def read_given_splits(data_cfg) -> tuple[Splits, dict] | None:
     return Splits(train, val, parts["test"], labels), stats
 
 
-def _drop_texts(examples: Examples, texts: set) -> tuple[Examples, int]:
+def _keys(examples: Examples) -> set:
+    return {_key(examples, i) for i in range(len(examples))}
+
+
+def _key(examples: Examples, i: int):
+    # "\x00" never occurs inside a cleaned word: words ["a b"] and ["a", "b"] stay apart, as in clean_tagged.
+    return "\x00".join(examples.words[i]) if examples.words else examples.texts[i]
+
+
+def _drop(examples: Examples, keys: set) -> tuple[Examples, int]:
     out = Examples(skipped=examples.skipped)
-    for text, label in zip(examples.texts, examples.labels):
-        if text not in texts:
-            out.add(text, label)
+    for i in range(len(examples)):
+        if _key(examples, i) in keys:
+            continue
+        if examples.words:
+            out.add_words(examples.words[i], examples.labels[i])
+        else:
+            out.add(examples.texts[i], examples.labels[i])
     return out, len(examples) - len(out)
 
 

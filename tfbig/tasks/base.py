@@ -11,6 +11,7 @@ What a task decides, in the order a run meets it:
 | read          | `read_examples(data_cfg)`                 | the labelled reader, then cleaning        |
 | vocabulary    | `fit(train_targets)`                      | the sorted class names                    |
 | split         | `split(examples, test_f, val_f, seed)`    | stratified by class                       |
+| given splits  | `read_given(data_cfg)`                    | each file read, leaks dropped, checked    |
 | targets       | `encode(targets)` → numpy array           | class ids (int32)                         |
 | batches       | `split_dataset(split, tokenizer, b, ...)` | one text per example, length-bucketed     |
 | head          | `build_head(dropout)` → keras layer       | dropout → Dense(C) on `pooled_output`     |
@@ -24,10 +25,14 @@ What a task decides, in the order a run meets it:
 `outputs` is always the head's output tensor in float32 (what `TaskModel.call` returns); `y` a batch of
 encoded targets.
 """
+import logging
+
 import numpy as np
 
 from tfbig._keras import keras, tf
 from tfbig.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 class Task:
@@ -76,6 +81,50 @@ class Task:
         if getattr(data_cfg, "text_pair_column", ""):  # (text, text_pair) rows with one class each
             return clean_pairs(read_pair_examples(data_cfg, [data_cfg.label_column], _one_label))
         return clean(load_examples(data_cfg))
+
+    def read_given(self, data_cfg):
+        """(tfbig.data.split.Splits, stats) of given files (data.train, data.validation, data.test): each read and
+        cleaned by `read_examples` (the reader and duplicate key of data.source: a pair column, label lists,
+        float targets, tagged sentences), the cross-split leaks dropped (tfbig.data.given_splits.drop_leaks),
+        the task fitted on train, a validation or test target train never holds refused (`check_targets`, naming
+        the file), and, without a validation file, data.val_fraction of train held out by `hold_out`.
+
+        stats: each split's cleaning counts under its name, "leaks_dropped", "validation_held_out" (the fraction
+        of train held out; 0 with a validation file) and "given_splits" (the paths)."""
+        import dataclasses
+
+        from tfbig.data.given_splits import given_paths, read_given_parts, require_examples
+        from tfbig.data.split import Splits
+        from tfbig.data.text_files import Examples
+
+        paths = given_paths(data_cfg)
+        parts, stats = read_given_parts(
+            paths, lambda path: self.read_examples(dataclasses.replace(data_cfg, source=path, train="",
+                                                                       validation="", test="")))
+        parts = {name: self.limit_given(examples, data_cfg.limit_per_class) for name, examples in parts.items()}
+        require_examples(parts, paths)
+        self.fit(parts["train"].labels)  # the whole train file's vocabulary: what the given files are checked on
+        for name in ("validation", "test"):
+            if name in parts:
+                self.check_targets(parts[name].labels, f"{paths[name]} (the {name} split; train: {paths['train']})")
+        train, val, fraction = parts["train"], parts.get("validation", Examples()), 0.0
+        if "validation" not in parts and data_cfg.val_fraction > 0:
+            fraction = data_cfg.val_fraction
+            train, val = self.hold_out(parts["train"], fraction, data_cfg.seed)
+            self.fit(train.labels)  # fitted on what trains, as with data.source
+        stats["validation_held_out"] = fraction
+        log.info("given splits: %d train, %d validation%s, %d test; labels %s", len(train), len(val),
+                 f" (held out of train, {fraction:g})" if fraction else "", len(parts["test"]), self.labels)
+        return Splits(train, val, parts["test"], list(self.labels)), stats
+
+    def limit_given(self, examples, limit_per_class: int):
+        """A given split under data.limit_per_class: unchanged (the limit counts classes; classification's)."""
+        return examples
+
+    def hold_out(self, examples, fraction: float, seed: int):
+        """(rest, held out) of Examples, `fraction` held out the way `split` cuts off its test part."""
+        splits = self.split(examples, fraction, 0.0, seed)
+        return splits.train, splits.test
 
     def fit(self, targets: list) -> "Task":
         """Learns the vocabulary from the training split's raw targets; returns self."""

@@ -47,6 +47,26 @@ class ClassificationTask(Task):
 
         return stratified_split(examples, test_fraction, val_fraction, seed)
 
+    def read_given(self, data_cfg):
+        """Given files of labelled classes (tfbig.data.given_splits.read_given_splits); of (text, text_pair)
+        pairs with data.text_pair_column, the generic path (Task.read_given) with the pair reader."""
+        if self.text_pair_column:
+            splits, stats = super().read_given(data_cfg)
+            if len(self.labels) < 2:
+                raise UserError(f"{data_cfg.train}: a classifier needs at least 2 classes in train; found "
+                                f"{self.labels}")
+            return splits, stats
+        from tfbig.data.given_splits import read_given_splits
+
+        splits, stats = read_given_splits(data_cfg)
+        self.labels = list(splits.labels)
+        return splits, stats
+
+    def limit_given(self, examples, limit_per_class):
+        from tfbig.data.split import limit_per_class as limit
+
+        return limit(examples, limit_per_class)
+
     def check_targets(self, targets, where):
         unknown = sorted(set(targets) - set(self.labels))
         if unknown:

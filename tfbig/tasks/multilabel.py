@@ -124,6 +124,11 @@ class MultiLabelTask(Task):
         self.thresholds = [0.5] * len(self.labels)
         return self
 
+    def check_targets(self, targets, where):
+        unknown = sorted({name for row in targets for name in row} - set(self.labels))
+        if unknown:
+            raise UserError(f"{where}: labels {unknown} are not among the training labels {self.labels}")
+
     def encode(self, targets):
         """(N, L) float32 multi-hot rows; a label outside the vocabulary (unseen in train) is dropped."""
         index = {name: i for i, name in enumerate(self.labels)}

@@ -90,6 +90,16 @@ class TaggingTask(Task):
         self.label_all_tokens = bool(data_cfg.label_all_tokens)
         return read_tagged(data_cfg)
 
+    def read_given(self, data_cfg):
+        """Given files (Task.read_given), each read by `read_examples` (CoNLL, word/TAG or JSONL, by its name or
+        data.format), leaks judged on the sentence's words; without a validation file a seeded random part of
+        train's sentences is held out (`split`). A tag that validation or test holds and train never does is
+        refused, naming it and the file: unlike a random split, where `fit` keeps such a tag so that it is scored
+        as a miss, a given train file is all the model can learn from, so such a tag is most often another tag
+        scheme or a typo (PER for B-PER), and a score over it would be capped without saying so."""
+        self._all_tags = set()
+        return super().read_given(data_cfg)
+
     def split(self, examples, test_fraction, val_fraction, seed):
         """A seeded random split by sentence (a sentence's words stay together), order kept within each part."""
         from tfbig.data.split import Splits

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from tfbig.data.text_files import Examples
 from tfbig.data.shard_splits import presplit_shards
-from tfbig.data.given_splits import read_given_splits
 from tfbig.data.split import Splits, limit_per_class
 from tfbig.data.tokenizer import BertTextTokenizer
 from tfbig.errors import UserError
@@ -36,12 +35,8 @@ def load_run_data(cfg) -> RunData:
     tokenizer = BertTextTokenizer.from_model_dir(model_dir, cfg.data.max_length)
     task = get_task(getattr(cfg, "task", "classification"))
     task.configure(cfg)
-    if cfg.data.train:  # given train (validation, test) files; the vocabulary comes from train
-        if task.name != "classification":
-            raise UserError(f"data.train: given splits are read as labelled classes; task '{task.name}' "
-                            "needs data.source with fractions for now")
-        splits, stats = read_given_splits(cfg.data)
-        task.labels = list(splits.labels)
+    if cfg.data.train:  # given train (validation, test) files, each read by the task; fitted on train
+        splits, stats = task.read_given(cfg.data)
         return RunData(splits, tokenizer, model_dir, task, stats)
     presplit = presplit_shards(cfg.data)  # a shard folder with train/ (val/, test/): streamed as it is
     if presplit is not None:
