@@ -3,8 +3,8 @@
 The six Dense layers of every block (query, key, value, attention output, intermediate, output: all but a
 few percent of a forward pass's flops) get per-output-channel int8 weights, their inputs quantized per call
 (tfbig.layers.int8.Int8Dense); the embeddings, LayerNorms, attention's two batched products, the pooler and
-the head stay float32. Measured here (benchmarks/int8_probe.py): on an AMX/VNNI CPU the int8 products,
-quantization included, run 1.7–3.2× float32's.
+the head stay float32. On an AMX/VNNI CPU (measured for MiniLM's [8192, 384]·[384, 1536] product and its kin)
+the int8 products, quantization included, ran 1.7–3.2× float32's; benchmarks/inference.py times the whole export.
 """
 import contextlib
 
