@@ -1,4 +1,5 @@
-"""Export speed against ONNX Runtime on the same weights: tfbig's float32 and bfloat16 SavedModels vs an ORT anchor.
+"""Export speed against ONNX Runtime on the same weights: tfbig's float32, bfloat16 and int8 SavedModels vs an ORT
+anchor.
 
 The model: all-MiniLM-L6-v2 (6 layers, hidden 384) with a random 5-class head, in two copies holding the same
 weights — tfbig's own encoder (what `tfbig train` exports) and transformers' TFBertModel (the `hf` backbone).
@@ -13,13 +14,18 @@ Measured in one run, the paths taking turns on each input (a shared machine's lo
   - short texts: 64 fortunes (a seeded random sample of the file; raw text in, tokenization included)
     against 64 BBC texts cut at 128 tokens, through the best tfbig export's `serving_default`;
   - the float32 matmul peak (an interleaved 2048² matmul), for the float32 export's MFU.
+The int8 export (`export precision int8`: the encoder's Dense layers with per-channel int8 weights, activations
+quantized per call) takes its turn beside float32 and bfloat16; `int8_over_fp32` is its batch-64 speed over
+float32's. The random head says nothing of accuracy: `--run DIR` (a finished classification run) exports that
+run in float32, bfloat16 and int8 and scores each on the run's test split (at most `--max-test` texts):
+acc_fp32, acc_bf16, acc_int8.
 The last line is JSON: tfbig_b64_ex_per_s, anchor_b64_ex_per_s, ratio_b64, tfbig_p50_ms, anchor_p50_ms,
-anchor, mfu_fp32, short_over_long, short_median_tokens, and the per-precision figures.
+anchor, mfu_fp32, short_over_long, short_median_tokens, int8_over_fp32, and the per-precision figures.
 
 Needs `pip install onnxruntime==1.31.1 tf2onnx==1.17.0 onnx==1.23.2` (not tfbig dependencies; with pip's
 `--target DIR --no-deps` and PYTHONPATH=DIR they stay out of the project's environment).
 
-    python benchmarks/inference.py --rounds 20
+    python benchmarks/inference.py --rounds 20 [--run runs/bbc_minilm --max-test 500]
 """
 import argparse
 import json
@@ -98,18 +104,37 @@ def onnx_anchor(hf_model, path: str):
 
 
 def export(model, tok, root: str, policy: str, model_dir: str):
-    """tfbig's SavedModel of `model` computing in `policy` (rebuilt inside it, weights copied)."""
+    """tfbig's SavedModel of `model` computing in `policy` (rebuilt inside it, weights copied); policy int8:
+    float32 with the encoder's Dense layers in int8."""
     from tfbig.config import ModelConfig, RunConfig
     from tfbig.distribute.precision import policy_scope
     from tfbig.export.saved_model import export_saved_model
     from tfbig.train.build import build_classifier
 
-    if policy != "float32":
+    if policy not in ("float32", "int8"):
         with policy_scope(policy):
             twin = build_classifier(RunConfig(model=ModelConfig(backbone="tfbig")), model_dir, len(LABELS))
         twin.set_weights(model.get_weights())
         model = twin
-    return tf.saved_model.load(export_saved_model(model, tok, LABELS, root))
+    return tf.saved_model.load(export_saved_model(model, tok, LABELS, root, int8=policy == "int8"))
+
+
+def test_split_accuracy(run_dir: str, root: str, max_test: int) -> dict:
+    """{acc_fp32, acc_bf16, acc_int8, test_texts}: the run exported in each precision, scored on (the first
+    `max_test` texts of) its test split through serving_default."""
+    from tfbig.evaluate.evaluation import run_test_split
+    from tfbig.evaluate.predictor import load_saved_model
+    from tfbig.export.from_run import export_run
+
+    texts, labels = run_test_split(run_dir)
+    texts, labels = list(texts)[:max_test], list(labels)[:max_test]
+    scores = {"test_texts": len(texts)}
+    for key, precision in (("acc_fp32", "float32"), ("acc_bf16", "bfloat16"), ("acc_int8", "int8")):
+        predictor = load_saved_model(export_run(run_dir, os.path.join(root, precision), precision=precision))
+        predicted = predictor.probabilities(texts).argmax(-1)
+        scores[key] = round(100 * float(np.mean([predictor.labels[p] == y for p, y in zip(predicted, labels)])), 2)
+        print(f"{precision:>9} export of {run_dir}: test accuracy {scores[key]:.2f}% on {len(texts)} texts")
+    return scores
 
 
 def interleaved(paths: dict, inputs: list, warmup: int = 2) -> dict:
@@ -130,6 +155,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20, help="timed batch-64 calls per path")
     parser.add_argument("--calls", type=int, default=100, help="timed batch-1 calls per path")
+    parser.add_argument("--run", help="a finished classification run: score its float32/bfloat16/int8 exports on "
+                                      "its test split")
+    parser.add_argument("--max-test", type=int, default=500, help="at most this many test texts (--run)")
     args = parser.parse_args()
 
     from tfbig.data.sources import bbc_news_dir
@@ -152,7 +180,7 @@ def main():
     assert int(tf.reduce_min(tf.reduce_sum(features["attention_mask"], 1))) == MAX_LENGTH  # 128 real tokens each
     work = tempfile.mkdtemp(prefix="tfbig-inference-")
     session, anchor_name = onnx_anchor(hf, os.path.join(work, "anchor.onnx"))
-    exports = {p: export(ours, tok, os.path.join(work, p), p, model_dir) for p in ("float32", "mixed_bfloat16")}
+    exports = {p: export(ours, tok, os.path.join(work, p), p, model_dir) for p in ("float32", "mixed_bfloat16", "int8")}
 
     batches = [{k: v.numpy() for k, v in tok(tf.constant(long_texts[i * 64:(i + 1) * 64]), pad_to=MAX_LENGTH).items()}
                for i in range(4)]
@@ -169,7 +197,8 @@ def main():
         return lambda x: fn(**{k: tf.constant(v) for k, v in x.items()})["probabilities"].numpy()
 
     paths = {"anchor": lambda x: session.run(["logits"], x)[0],
-             "float32": tf_path(exports["float32"]), "mixed_bfloat16": tf_path(exports["mixed_bfloat16"])}
+             "float32": tf_path(exports["float32"]), "mixed_bfloat16": tf_path(exports["mixed_bfloat16"]),
+             "int8": tf_path(exports["int8"])}
     matmul = _matmul("float32", 2048)
     paths_with_peak = dict(paths, peak=lambda x: _best_gflops(matmul, 2048, 0.0))
     big = interleaved(paths_with_peak, [batches[i % 4] for i in range(args.rounds)])
@@ -177,7 +206,7 @@ def main():
     peak = max(2 * 2048 ** 3 / t / 1e9 for t in big.pop("peak"))
     ex_per_s = {name: 64 / float(np.median(t)) for name, t in big.items()}
     p50 = {name: 1000 * float(np.median(t)) for name, t in one.items()}
-    best = max(("float32", "mixed_bfloat16"), key=lambda p: ex_per_s[p])
+    best = max(("float32", "mixed_bfloat16", "int8"), key=lambda p: ex_per_s[p])
 
     serve = exports[best].signatures["serving_default"]
     short = [tf.constant(fortunes[i * 64:(i + 1) * 64]) for i in range(4)]
@@ -196,16 +225,21 @@ def main():
     print(f"64 fortunes (median {short_tokens:.0f} tokens) cost {short_over_long:.2f}× 64 texts of 128 tokens")
     bf16_diff = float(np.abs(tf_path(exports["mixed_bfloat16"])(batches[0]) - fp32_probs).max())
     print(f"bfloat16 export: max |p - p_fp32| = {bf16_diff:.3f} on 64 texts")
+    int8_diff = float(np.abs(tf_path(exports["int8"])(batches[0]) - fp32_probs).max())
+    int8_over_fp32 = ex_per_s["int8"] / ex_per_s["float32"]
+    print(f"int8 export: max |p - p_fp32| = {int8_diff:.3f} on 64 texts; batch 64 at {int8_over_fp32:.2f}x float32")
+    accuracy = test_split_accuracy(args.run, os.path.join(work, "run"), args.max_test) if args.run else {}
     print(json.dumps({
         "tfbig_b64_ex_per_s": round(ex_per_s[best], 1), "anchor_b64_ex_per_s": round(ex_per_s["anchor"], 1),
         "ratio_b64": round(ex_per_s[best] / ex_per_s["anchor"], 3),
-        "tfbig_p50_ms": round(min(p50["float32"], p50["mixed_bfloat16"]), 2),
+        "tfbig_p50_ms": round(min(p50["float32"], p50["mixed_bfloat16"], p50["int8"]), 2),
         "anchor_p50_ms": round(p50["anchor"], 2), "anchor": anchor_name, "best_export": best,
         "mfu_fp32": round(mfu, 3), "matmul_peak_fp32_gflops": round(peak, 1),
         "short_over_long": round(short_over_long, 3), "short_median_tokens": short_tokens,
         "b64_ex_per_s": {k: round(v, 1) for k, v in ex_per_s.items()},
         "p50_ms": {k: round(v, 2) for k, v in p50.items()},
-        "anchor_max_prob_diff": same, "bf16_max_prob_diff": bf16_diff,
+        "anchor_max_prob_diff": same, "bf16_max_prob_diff": bf16_diff, "int8_max_prob_diff": int8_diff,
+        "int8_over_fp32": round(int8_over_fp32, 3), **accuracy,
         "load_average": round(os.getloadavg()[0], 2),
     }))
 

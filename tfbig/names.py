@@ -10,8 +10,9 @@ DECAYS = ("linear", "constant")  # train.decay, after warmup
 OPTIMIZERS = ("adam", "adamw", "adagrad", "sgd")  # train.optimizer
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # a Keras mixed-precision policy
 PRECISION_CHOICES = ("auto",) + PRECISIONS  # train.precision: auto is resolved by the hardware layer
-# export_precision: same (the policy the run trained in), auto (the fastest for this hardware), or a compute type
-EXPORT_PRECISIONS = ("same", "auto", "float32", "bfloat16")
+# export_precision: same (the policy the run trained in), auto (the fastest for this hardware), or a compute type;
+# int8: float32 with the encoder's Dense layers dynamically quantized (tfbig.export.int8)
+EXPORT_PRECISIONS = ("same", "auto", "float32", "bfloat16", "int8")
 STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu")  # runtime.strategy
 FORMATS = ("auto", "folder", "csv", "tsv", "jsonl", "tfrecord", "conll", "word_tag")  # data.format
 ON_ERRORS = ("raise", "skip")  # data.on_error

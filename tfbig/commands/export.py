@@ -10,7 +10,8 @@ def register(sub) -> None:
                    help="fast: tensorflow-text ops (needs `import tensorflow_text` / a TF Serving build "
                         "with them); core: core TensorFlow ops only, runs on stock TF Serving")
     p.add_argument("--precision", default="same", help="what the export computes in: same (as the run trained), "
-                   "auto (bfloat16 where this hardware runs it faster), float32 or bfloat16")
+                   "auto (bfloat16 where this hardware runs it faster), float32, bfloat16, or int8 (float32 with "
+                   "the encoder's Dense layers in dynamically quantized int8)")
     p.add_argument("--list-ops", action="store_true", help="print the ops of the exported graph")
     p.set_defaults(func=run)
 

@@ -149,7 +149,8 @@ def export_policy(choice: str, trained: str, backbone: str, kind: str = "default
 
     same: `trained` (float32 when the config says only `auto`, never resolved by a run: a hand-written one);
     float32 / bfloat16: that compute type; auto: what `train.precision: auto` picks on this hardware
-    (bfloat16 where it runs faster, float32 elsewhere and for the `hf` backbone).
+    (bfloat16 where it runs faster, float32 elsewhere and for the `hf` backbone); int8: float32 (the export
+    then quantizes the encoder's Dense layers, tfbig.export.int8).
     """
     check_choice(choice, EXPORT_PRECISIONS, "export_precision")
     if choice == "same":
@@ -157,4 +158,4 @@ def export_policy(choice: str, trained: str, backbone: str, kind: str = "default
         return "float32" if trained == "auto" else trained
     if choice == "auto":
         return resolve_precision("auto", backbone, kind)
-    return {"float32": "float32", "bfloat16": "mixed_bfloat16"}[choice]
+    return {"float32": "float32", "bfloat16": "mixed_bfloat16", "int8": "float32"}[choice]

@@ -39,7 +39,8 @@ def export_run(run_dir: str, out: str, version: int | None = None, tokenizer: st
                precision: str = "same") -> str:
     """Rebuilds the run's model (trained or distilled), loads final.weights and writes `out/<version>/`.
 
-    precision: same (the policy the run trained in), auto, float32 or bfloat16 (tfbig.names.EXPORT_PRECISIONS).
+    precision: same (the policy the run trained in), auto, float32, bfloat16 or int8 (float32 with the encoder's
+    Dense layers in int8, tfbig.export.int8) (tfbig.names.EXPORT_PRECISIONS).
     """
     from tfbig.distribute.precision import export_policy, policy_scope
     from tfbig.export.saved_model import export_saved_model, next_version
@@ -61,4 +62,5 @@ def export_run(run_dir: str, out: str, version: int | None = None, tokenizer: st
     task = get_task(getattr(cfg, "task", "classification"), labels)
     if getattr(getattr(model, "task", None), "name", None) == task.name:
         task = model.task  # the task whose head the weights were loaded into (tuned thresholds, target stats)
-    return export_saved_model(model, tok, task, out, version, assets={"config.yaml": config_text})
+    return export_saved_model(model, tok, task, out, version, assets={"config.yaml": config_text},
+                              int8=precision == "int8")

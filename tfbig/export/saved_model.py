@@ -1,4 +1,5 @@
 """SavedModel export in TF Serving's layout (`<root>/<version>/`), written to a temporary folder and renamed."""
+import contextlib
 import json
 import logging
 import os
@@ -51,14 +52,16 @@ def _write_assets(folder: str, tokenizer, task, assets: dict, precision: str) ->
 
 
 def export_saved_model(model, tokenizer, task, root: str, version: int | None = None,
-                       assets: dict | None = None, warmup_texts=WARMUP_TEXTS) -> str:
+                       assets: dict | None = None, warmup_texts=WARMUP_TEXTS, int8: bool = False) -> str:
     """Writes `root/<version>/` atomically and returns its path; an existing version is never overwritten.
 
     task: the run's Task (its `serving_outputs` name the signature's outputs), or a list of class names.
     assets: dict of {file name: text} kept in the SavedModel's assets/ (e.g. the run's config.yaml), beside
     labels.txt, vocab.txt and tfbig_export.json. warmup_texts: texts of the requests written to
-    assets.extra/tf_serving_warmup_requests.
+    assets.extra/tf_serving_warmup_requests. int8: the encoder's Dense layers compute in int8
+    (tfbig.export.int8; a float32 model with tfbig's encoder); tfbig_export.json then records precision int8.
     """
+    from tfbig.export.int8 import INT8, int8_dense
     from tfbig.export.warmup import write_warmup_requests
     from tfbig.models.lora import merged_lora
     from tfbig.tasks.registry import as_task
@@ -77,10 +80,16 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
     # A dot-name TF Serving ignores (it loads integer folders only); a killed export leaves only this.
     tmp = tempfile.mkdtemp(dir=root, prefix=f".tmp-{version}-")
     try:
-        with tempfile.TemporaryDirectory() as staging, merged_lora(model):  # plain kernels, no adapter ops
-            asset_files = _write_assets(staging, tokenizer, task, assets or {}, model_precision(model))
+        # Plain kernels, no adapter ops; then (int8) the merged kernels quantized.
+        with tempfile.TemporaryDirectory() as staging, merged_lora(model), \
+                (int8_dense(model) if int8 else contextlib.nullcontext(([], []))) as (int8_variables, replaced):
+            precision = INT8 if int8 else model_precision(model)
+            asset_files = _write_assets(staging, tokenizer, task, assets or {}, precision)
             module = task.serving_module(model, tokenizer, asset_files) or ServingModule(model, tokenizer, task,
                                                                                          asset_files)
+            if int8:  # the int8 kernels are saved instead of the float ones they replace
+                skip = {id(v) for v in replaced}
+                module.model_variables = [v for v in module.model_variables if id(v) not in skip] + int8_variables
             tf.saved_model.save(module, tmp, signatures=module.signatures())
         extra = os.path.join(tmp, "assets.extra")  # copies for clients that read files beside the model
         os.makedirs(extra, exist_ok=True)

@@ -88,7 +88,8 @@ class Job:
 
         return {"export": export_saved_model(exported_model(cfg, served, data.task), data.tokenizer, data.task,
                                              os.path.join(cfg.export_dir, cfg.name),
-                                             assets={"config.yaml": folder.config_text()})}
+                                             assets={"config.yaml": folder.config_text()},
+                                             int8=cfg.export_precision == "int8")}
 
 
 def exported_model(cfg, served, task):

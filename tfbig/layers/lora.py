@@ -33,6 +33,7 @@ class LoraDense(keras.layers.Dense):
         self.lora_alpha = 0.0
         self.merged = False  # True while the update is folded into the kernel (export): call skips A·B
         self.lora_dropout = None
+        self.int8 = None  # an Int8Dense (tfbig.layers.int8) while an int8 export traces the layer: call uses it
 
     @property
     def lora_scale(self) -> float:
@@ -70,6 +71,8 @@ class LoraDense(keras.layers.Dense):
                          tf.convert_to_tensor(self.lora_b, tf.float32)) * self.lora_scale
 
     def call(self, inputs, training=None):
+        if self.int8 is not None:  # its int8 product replaces x·W + b (an adapter is merged first)
+            return self.activation(self.int8(inputs))
         out = super().call(inputs)
         if not self.lora_rank or self.merged:
             return out
