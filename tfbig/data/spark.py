@@ -89,27 +89,45 @@ def _write_partition(index, rows, out, bounds):
     yield {"split": split, "path": path, "stats": dict(stats), "classes": dict(classes)}
 
 
-def _clear_old_shards(out: str, overwrite: bool) -> None:
-    for split in SPLITS:
-        folder = f"{out}/{split}"
+def old_shards(out: str) -> list:
+    """The shard files already in `out` or its train/val/test folders (local paths or URLs)."""
+    found = []
+    for folder in [out] + [f"{out}/{split}" for split in SPLITS]:
         if is_local(out):
             folder = local_path(folder)
-            old = [os.path.join(folder, n) for n in os.listdir(folder)] if os.path.isdir(folder) else []
-            old = [p for p in old if os.path.basename(p).startswith("part-")]
+            names = os.listdir(folder) if os.path.isdir(folder) else []
+            found += [os.path.join(folder, n) for n in names if n.startswith("part-")]
         else:
             from tfbig._keras import tf
 
-            old = tf.io.gfile.glob(f"{folder}/part-*")
-        if old and not overwrite:
-            raise UserError(f"{folder} already holds {len(old)} shard(s); pass --overwrite to replace them")
-        for p in old:
-            if is_local(out):
-                os.unlink(p)
-            else:
-                tf.io.gfile.remove(p)
+            found += tf.io.gfile.glob(f"{folder}/part-*")
+    return found
 
 
-def _write_text(path: str, text: str) -> None:
+def remove_files(paths) -> None:
+    for p in paths:
+        if is_local(p):
+            os.unlink(local_path(p))
+        else:
+            from tfbig._keras import tf
+
+            tf.io.gfile.remove(p)
+
+
+def check_old_shards(out: str, overwrite: bool) -> list:
+    """The shards already in `out` (to replace with `overwrite`); UserError when there are some and not `overwrite`."""
+    old = old_shards(out)
+    if old and not overwrite:
+        folders = sorted({os.path.dirname(p) for p in old})
+        raise UserError(f"{', '.join(folders)} already hold(s) {len(old)} shard(s); pass --overwrite to replace them")
+    return old
+
+
+def _clear_old_shards(out: str, overwrite: bool) -> None:
+    remove_files(check_old_shards(out, overwrite))
+
+
+def write_text(path: str, text: str) -> None:
     if is_local(path):
         from tfbig.io_utils import atomic_write_text
 
@@ -119,6 +137,19 @@ def _write_text(path: str, text: str) -> None:
 
         with tf.io.gfile.GFile(path, "w") as f:
             f.write(text)
+
+
+def place_rows(df, total: int):
+    """`df` (with columns part, h and text) repartitioned so that partition p holds exactly the rows whose `part`
+    is p, sorted by (h, text); a last column `key` is added."""
+    from pyspark.sql import functions as F
+
+    # repartition(total, key) sends a row to pmod(hash(key), total): key is chosen so that this is `part`,
+    # and partition p is exactly shard p. The shuffle and the sort stay in the JVM; Python only writes.
+    keys = F.array(*[F.lit(k).cast("long") for k in _partition_keys(df.sparkSession, total)])
+    return (df.withColumn("key", F.element_at(keys, (F.col("part") + 1).cast("int")))
+            .repartition(total, "key")
+            .sortWithinPartitions("h", "text"))  # hash order: shuffled, and the same every run
 
 
 def shard_dataframe(df, out: str, num_shards: int = 16, text_column: str = "text", label_column: str = "label",
@@ -160,14 +191,8 @@ def shard_dataframe(df, out: str, num_shards: int = 16, text_column: str = "text
             part = F.when(split_id == i, F.lit(first) + F.pmod(h, F.lit(n_shards))).otherwise(part)
     keep = F.col("text").isNotNull() & (F.col("text") != "")
     part = F.when(keep, part).otherwise(0)
-    # repartition(total, key) sends a row to pmod(hash(key), total): key is chosen so that this is `part`,
-    # and partition p is exactly shard p. The shuffle and the sort stay in the JVM; Python only writes.
-    keys = F.array(*[F.lit(k).cast("long") for k in _partition_keys(df.sparkSession, total)])
-    placed = (groups.select(part.alias("part"), F.when(keep, h).otherwise(-1).alias("h"), "text", "label", "n",
-                            "kinds")
-              .withColumn("key", F.element_at(keys, (F.col("part") + 1).cast("int")))
-              .repartition(total, "key")
-              .sortWithinPartitions("h", "text"))  # hash order: shuffled, and the same every run
+    placed = place_rows(groups.select(part.alias("part"), F.when(keep, h).otherwise(-1).alias("h"), "text",
+                                      "label", "n", "kinds"), total)
     summaries = placed.rdd.mapPartitionsWithIndex(lambda i, rows: _write_partition(i, rows, out, bounds)).collect()
 
     stats, by_split = Counter(), {s: Counter() for s in SPLITS}
@@ -180,10 +205,10 @@ def shard_dataframe(df, out: str, num_shards: int = 16, text_column: str = "text
                                                   "conflicting_labels", "kept")}
     if len(labels) < 2:
         log.warning("%s: only %d class(es) after cleaning: %s", out, len(labels), labels)
-    _write_text(f"{out}/labels.txt", "".join(f"{name}\n" for name in labels))
+    write_text(f"{out}/labels.txt", "".join(f"{name}\n" for name in labels))
     summary = ShardSummary(out, labels, {s: counts[s] for s in SPLITS},
                            {s: dict(sorted(by_split[s].items())) for s in SPLITS}, cleaning)
-    _write_text(f"{out}/shards.json", json.dumps(asdict(summary), indent=2) + "\n")
+    write_text(f"{out}/shards.json", json.dumps(asdict(summary), indent=2) + "\n")
     log.info("spark shards in %s: %s; cleaning %s", out, summary.shards, cleaning)
     return summary
 
