@@ -10,7 +10,8 @@ ratios, measured side by side, are the reliable figures; absolute rates and MFU 
 
     python benchmarks/train_step.py [--steps 8] [--warmup 2] [--jit]
 
-The last line printed is one JSON object: hf_ex_per_s, fp32_ex_per_s, bf16_ex_per_s, speedup_vs_hf, mfu_fp32.
+The last line printed is one JSON object: hf_ex_per_s, fp32_ex_per_s, bf16_ex_per_s, speedup_vs_hf (the faster
+side's), mfu_fp32, mfu_bf16, fp32_vs_hf, bf16_vs_hf, and the two matmul peaks (peak_fp32_gflops, peak_bf16_gflops).
 """
 import argparse
 import json
@@ -142,7 +143,9 @@ def main():
         "hf_ex_per_s": round(hf, 2), "fp32_ex_per_s": round(ex_per_s["ours fp32"], 2),
         "bf16_ex_per_s": round(ex_per_s["ours bf16"], 2),
         "speedup_vs_hf": round(max(ex_per_s["ours fp32"], ex_per_s["ours bf16"]) / hf, 3),
-        "mfu_fp32": round(mfu["ours fp32"], 3),
+        "mfu_fp32": round(mfu["ours fp32"], 3), "mfu_bf16": round(mfu["ours bf16"], 3),
+        "fp32_vs_hf": round(ex_per_s["ours fp32"] / hf, 3), "bf16_vs_hf": round(ex_per_s["ours bf16"] / hf, 3),
+        "peak_fp32_gflops": round(peak32 / 1e9, 1), "peak_bf16_gflops": round(peak16 / 1e9, 1),
     }))
 
 
