@@ -13,6 +13,7 @@ the real training step (TaskModel.train_step: Adam, the classification loss):
   (`--quick`: one seed, BBC only, 1 epoch, 40 texts a class).
 
     python benchmarks/memory.py [--parts recompute,plan,lora] [--steps 3] [--quick]
+    TFBIG_LORA_ACCURACY=1 python benchmarks/memory.py --parts lora [--sources bbc,fortunes] [--seeds 0,1,2]
 
 The last line printed is one JSON object: rss_plain_mb, rss_recompute_mb, step_ratio, plan_error, and for
 lora lora_acc, full_acc, trainable_share, lora_step_ratio, optimizer_share, adapter_bytes, full_bytes.
@@ -148,7 +149,7 @@ def plan_part(steps: int, results: dict, out: dict, geometries) -> None:
     out["plan_error"] = errors
 
 
-def lora_part(steps: int, quick: bool, out: dict) -> None:
+def lora_part(steps: int, quick: bool, out: dict, sources=("bbc", "fortunes"), seeds=(0, 1, 2)) -> None:
     with tempfile.TemporaryDirectory() as full_dir, tempfile.TemporaryDirectory() as lora_dir:
         full = run_child("minilm", 32, 128, steps, save_dir=full_dir)
         lora = run_child("minilm", 32, 128, steps, lora=8, save_dir=lora_dir)
@@ -159,17 +160,21 @@ def lora_part(steps: int, quick: bool, out: dict) -> None:
     if not quick and os.environ.get("TFBIG_LORA_ACCURACY") != "1":
         out["lora_acc"] = out["full_acc"] = None  # the accuracy runs take hours on a CPU: opt in explicitly
         return
-    out.update(accuracy_runs(quick))
+    out.update(accuracy_runs(quick, sources, seeds))
 
 
-def accuracy_runs(quick: bool) -> dict:
-    """Mean test accuracy of LoRA rank 8 and of full fine-tuning on the bundled MiniLM, per data set."""
+def accuracy_runs(quick: bool, sources=("bbc", "fortunes"), seeds=(0, 1, 2)) -> dict:
+    """Mean test accuracy of LoRA rank 8 and of full fine-tuning on the bundled MiniLM, per data set, with the
+    std and each seed's value (lora_acc_std, full_acc_std, lora_acc_seeds, full_acc_seeds); both sides on the
+    same seeds and splits."""
+    import numpy as np
+
     from tfbig.config import load_config
     from tfbig.jobs.train_job import train_run
 
-    sources = ["bbc"] if quick else ["bbc", "fortunes"]
-    seeds = [0] if quick else [0, 1, 2]
-    acc = {"lora": {}, "full": {}}
+    sources = ["bbc"] if quick else list(sources)
+    seeds = [0] if quick else list(seeds)
+    acc, std, per_seed = {"lora": {}, "full": {}}, {"lora": {}, "full": {}}, {"lora": {}, "full": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for source in sources:
             for kind, sets in (("lora", ["model.lora.rank=8", "train.learning_rate=1e-3"]), ("full", [])):
@@ -181,8 +186,14 @@ def accuracy_runs(quick: bool) -> dict:
                                              f"data.source={source}", f"seed={seed}", "train.resume=false",
                                              *sets, *extra])
                     values.append(train_run(cfg)["accuracy"])
-                acc[kind][source] = round(sum(values) / len(values), 4)
-    return {"lora_acc": acc["lora"], "full_acc": acc["full"]}
+                acc[kind][source] = round(float(np.mean(values)), 4)
+                std[kind][source] = round(float(np.std(values)), 4)
+                per_seed[kind][source] = [round(float(v), 4) for v in values]
+                print(f"{source} {kind}: accuracy {acc[kind][source]:.4f} ± {std[kind][source]:.4f} over seeds "
+                      f"{seeds}: {per_seed[kind][source]}", flush=True)
+    return {"lora_acc": acc["lora"], "full_acc": acc["full"], "lora_acc_std": std["lora"],
+            "full_acc_std": std["full"], "lora_acc_seeds": per_seed["lora"], "full_acc_seeds": per_seed["full"],
+            "seeds": seeds}
 
 
 def main() -> None:
@@ -191,6 +202,8 @@ def main() -> None:
     p.add_argument("--geometries", default=",".join(GEOMETRIES), help="for the plan part")
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--sources", default="bbc,fortunes", help="data sets of the LoRA accuracy runs")
+    p.add_argument("--seeds", default="0,1,2", help="seeds of the LoRA accuracy runs")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--geometry", default="base", help=argparse.SUPPRESS)
     p.add_argument("--batch", type=int, default=8, help=argparse.SUPPRESS)
@@ -208,7 +221,8 @@ def main() -> None:
     if "plan" in parts:
         plan_part(args.steps, results, out, [g for g in args.geometries.split(",") if g])
     if "lora" in parts:
-        lora_part(args.steps, args.quick, out)
+        lora_part(args.steps, args.quick, out, [x for x in args.sources.split(",") if x],
+                  [int(x) for x in args.seeds.split(",") if x])
     print(json.dumps(out))
 
 
