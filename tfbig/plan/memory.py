@@ -24,6 +24,11 @@ room for about three of a block's largest tensors (the (B, N, T, T) scores and t
 Building a model holds about two more copies of the weights (their initial values, freed but kept by the
 allocator): measured 8–9 bytes per parameter from MiniLM to BERT-base (benchmarks/memory.py). The step's
 gradients and activations reuse that memory first, so the peak is weights + slots + the larger of the two.
+
+Once a step has run, the runtime also holds a working set that does not grow with the model: the traced and
+optimised graphs, the kernels' scratch and cached primitives, the allocator's arenas. benchmarks/memory.py
+measured what the terms above leave unexplained at 309–483 MB (MiniLM 32×128), 591–595 MB (BERT-base 8×512)
+and 95–341 MB (BERT-large 4×512) in two runs: RUNTIME_WORKING_SET is their mean, added to every plan.
 """
 import math
 from dataclasses import asdict, dataclass
@@ -35,6 +40,7 @@ SLOTS = {"adam": 2, "adamw": 2, "adagrad": 1, "sgd": 0}  # optimizer slot variab
 # (B, T, I) tensors an activation's gradient keeps besides its output: the ops tf.nn.gelu is made of
 ACTIVATION_KEPT = {"gelu": 3, "gelu_new": 4, "gelu_pytorch_tanh": 4, "relu": 0}
 RUNTIME_WEIGHT_COPIES = 2
+RUNTIME_WORKING_SET = 400 * 1024 ** 2  # bytes: graphs, kernel scratch, allocator arenas (see above)
 
 
 @dataclass
@@ -46,6 +52,7 @@ class MemoryPlan:
     optimizer_bytes: int
     cast_bytes: int  # compute-dtype copies of the kernels a mixed policy keeps for the backward pass
     runtime_bytes: int  # build-time copies of the weights (initial values), reused by the step's tensors
+    working_set_bytes: int  # the runtime's own working set once a step has run (RUNTIME_WORKING_SET)
     activation_bytes_per_example: int
     workspace_bytes: int  # the backward pass's working room for the configured batch
     batch_size: int
@@ -141,7 +148,7 @@ def plan_memory(geometry: dict, batch_size: int, max_length: int, precision: str
     weights = 4 * params
     runtime = RUNTIME_WEIGHT_COPIES * weights
     cast = 2 * layers * counts["block"] if mixed else 0
-    static = weights + 4 * trainable * slots + cast
+    static = weights + 4 * trainable * slots + cast + RUNTIME_WORKING_SET
     gradients = 4 * trainable
 
     def peak(b: int) -> int:
@@ -155,7 +162,7 @@ def plan_memory(geometry: dict, batch_size: int, max_length: int, precision: str
     accumulation = math.ceil(total_batch / max_batch) if max_batch else 0
     return MemoryPlan(params=params, trainable_params=trainable, weight_bytes=weights,
                       gradient_bytes=gradients, optimizer_bytes=4 * trainable * slots,
-                      cast_bytes=cast, runtime_bytes=runtime,
+                      cast_bytes=cast, runtime_bytes=runtime, working_set_bytes=RUNTIME_WORKING_SET,
                       activation_bytes_per_example=per_example, workspace_bytes=batch_size * workspace_per_example,
                       batch_size=batch_size, max_length=t, precision=precision, lora_rank=lora_rank,
                       recompute=recompute, peak_bytes=peak(batch_size), device_bytes=int(device_bytes),
@@ -176,9 +183,10 @@ def verdict(plan: MemoryPlan) -> str:
     head = (f"does not fit: batch {plan.batch_size} × {plan.max_length} tokens needs {_gib(plan.peak_bytes)}, "
             f"{_gib(over)} more than the {_gib(plan.device_bytes)} of device memory")
     if plan.max_batch == 0:
-        static = plan.weight_bytes + plan.optimizer_bytes + plan.cast_bytes + max(plan.runtime_bytes,
-                                                                                  plan.gradient_bytes)
-        return (head + f"; weights, gradients and optimizer slots alone need {_gib(static)}, so no batch fits "
+        static = (plan.weight_bytes + plan.optimizer_bytes + plan.cast_bytes + plan.working_set_bytes
+                  + max(plan.runtime_bytes, plan.gradient_bytes))
+        return (head + f"; weights, gradients, optimizer slots and the runtime's working set alone need "
+                f"{_gib(static)}, so no batch fits "
                 "(LoRA, a smaller model or more memory)")
     return head + (f"; the largest batch that fits is {plan.max_batch} (data.batch_size={plan.max_batch} with "
                    f"train.accumulation_steps={plan.accumulation_steps} keeps the effective batch)")
@@ -200,6 +208,7 @@ def format_plan(plan: MemoryPlan) -> str:
         ("optimizer slots", _gib(plan.optimizer_bytes)),
         ("compute-dtype weight copies", _gib(plan.cast_bytes)),
         ("build-time weight copies (reused)", _gib(plan.runtime_bytes)),
+        ("runtime working set", _gib(plan.working_set_bytes)),
         ("activations per example", f"{plan.activation_bytes_per_example / 1024 ** 2:.1f} MiB at "
                                     f"{plan.max_length} tokens"),
         ("backward working room", _gib(plan.workspace_bytes)),
