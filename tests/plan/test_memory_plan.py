@@ -47,6 +47,20 @@ def test_recompute_and_lora_shrink_what_is_kept():
         plain.activation_bytes_per_example
 
 
+def test_the_peak_is_the_sum_of_its_parts_with_the_runtime_working_set():
+    from tfbig.plan.memory import RUNTIME_WORKING_SET
+
+    # 1 × 64 tokens: the build-time weight copies outweigh the step's tensors; 8 × 512: the step's tensors do
+    for batch, length, copies_dominate in ((1, 64, True), (8, 512, False)):
+        plan = plan_memory(preset("base"), batch, length)
+        step = plan.gradient_bytes + batch * plan.activation_bytes_per_example + plan.workspace_bytes
+        assert (plan.runtime_bytes > step) == copies_dominate
+        assert plan.working_set_bytes == RUNTIME_WORKING_SET == 400 * 1024 ** 2
+        assert plan.peak_bytes == (plan.weight_bytes + plan.optimizer_bytes + plan.cast_bytes
+                                   + plan.working_set_bytes + max(plan.runtime_bytes, step))
+    assert "runtime working set" in format_plan(plan)
+
+
 def test_an_impossible_plan_says_by_how_much_it_does_not_fit(capsys):
     code = main(["plan", "--preset", "large", "--set", "data.batch_size=512", "--set", "data.max_length=512",
                  "--set", "train.precision=float32", "--device-memory", "1GiB"])
