@@ -174,7 +174,7 @@ def accuracy_runs(quick: bool, sources=("bbc", "fortunes"), seeds=(0, 1, 2)) -> 
 
     sources = ["bbc"] if quick else list(sources)
     seeds = [0] if quick else list(seeds)
-    acc, std, per_seed = {"lora": {}, "full": {}}, {"lora": {}, "full": {}}, {"lora": {}, "full": {}}
+    per_seed = {"lora": {}, "full": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for source in sources:
             for kind, sets in (("lora", ["model.lora.rank=8", "train.learning_rate=1e-3"]), ("full", [])):
@@ -186,14 +186,15 @@ def accuracy_runs(quick: bool, sources=("bbc", "fortunes"), seeds=(0, 1, 2)) -> 
                                              f"data.source={source}", f"seed={seed}", "train.resume=false",
                                              *sets, *extra])
                     values.append(train_run(cfg)["accuracy"])
-                acc[kind][source] = round(float(np.mean(values)), 4)
-                std[kind][source] = round(float(np.std(values)), 4)
-                per_seed[kind][source] = [round(float(v), 4) for v in values]
-                print(f"{source} {kind}: accuracy {acc[kind][source]:.4f} ± {std[kind][source]:.4f} over seeds "
-                      f"{seeds}: {per_seed[kind][source]}", flush=True)
-    return {"lora_acc": acc["lora"], "full_acc": acc["full"], "lora_acc_std": std["lora"],
-            "full_acc_std": std["full"], "lora_acc_seeds": per_seed["lora"], "full_acc_seeds": per_seed["full"],
-            "seeds": seeds}
+                per_seed[kind][source] = [float(v) for v in values]
+                print(f"{source} {kind}: accuracy {np.mean(values):.4f} ± {np.std(values):.4f} over seeds "
+                      f"{seeds}: {[round(v, 4) for v in per_seed[kind][source]]}", flush=True)
+    out = {"seeds": seeds}
+    for kind, runs in per_seed.items():
+        out[f"{kind}_acc"] = {source: round(float(np.mean(v)), 4) for source, v in runs.items()}
+        out[f"{kind}_acc_std"] = {source: round(float(np.std(v)), 4) for source, v in runs.items()}
+        out[f"{kind}_acc_seeds"] = {source: [round(x, 4) for x in v] for source, v in runs.items()}
+    return out
 
 
 def main() -> None:
