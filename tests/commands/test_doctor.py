@@ -35,6 +35,11 @@ def test_doctor_says_what_auto_chooses_in_under_30_seconds():
     assert strategy == kind
     assert precision.group(1) == resolve_precision("auto", "tfbig", kind)
     assert precision.group(2) == resolve_precision("auto", "hf", kind) == "float32"
+    from tfbig.distribute.precision import cpu_has_bf16, machine_bf16_speedup
+
+    if cpu_has_bf16() and not tf.config.list_physical_devices("GPU"):  # the stored measurement both decided by
+        shown = re.search(r"^bf16 matmul   (\d+\.\d\d)x float32", proc.stdout, flags=re.M).group(1)
+        assert shown == f"{machine_bf16_speedup():.2f}"
     assert re.search(r"^matmul peak   float32 \d+ GFLOP/s", proc.stdout, flags=re.M)
     for needed in ("tensorflow " + tf.__version__, "AVX-512 BF16", "data.source: bbc", "java"):
         assert needed in proc.stdout

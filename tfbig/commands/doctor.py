@@ -62,15 +62,23 @@ def accelerators() -> dict:
 def auto_choices(acc: dict) -> dict:
     """What `runtime.strategy: auto` and `train.precision: auto` (per backbone) choose here."""
     from tfbig.distribute.cluster import num_workers
-    from tfbig.distribute.precision import BF16_MIN_SPEEDUP, bf16_matmul_speedup, cpu_has_bf16, pick_precision
+    from tfbig.distribute.precision import cpu_bf16_is_faster, pick_precision
     from tfbig.distribute.strategy import auto_kind
 
     kind = auto_kind(len(acc["gpus"]), num_workers(), acc["tpu"])
     capabilities = [g["capability"] for g in acc["gpus"]]
-    # As resolve_precision decides: the CPU flag, then a measured bf16 matmul faster than float32's.
-    cpu_bf16 = cpu_has_bf16() and not capabilities and bf16_matmul_speedup() >= BF16_MIN_SPEEDUP
-    return {"strategy": kind, "workers": num_workers(),
+    # As resolve_precision decides: the CPU flag, then bf16 matmuls measured faster than float32's on this machine.
+    cpu_bf16 = not capabilities and cpu_bf16_is_faster()
+    return {"strategy": kind, "workers": num_workers(), "bf16_speedup": cpu_bf16_speedup(capabilities),
             "precision": {b: pick_precision(b, kind, capabilities, cpu_bf16) for b in ("tfbig", "hf")}}
+
+
+def cpu_bf16_speedup(capabilities: list) -> float | None:
+    """The bf16-over-float32 matmul rate `auto` decided by (stored once per machine), or None where no CPU
+    measurement counts (a GPU, or no native bfloat16)."""
+    from tfbig.distribute.precision import cpu_has_bf16, machine_bf16_speedup
+
+    return machine_bf16_speedup() if cpu_has_bf16() and not capabilities else None
 
 
 def java_version() -> str:
@@ -151,10 +159,19 @@ def format_facts(facts: dict) -> str:
              "matmul peak   " + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in facts["matmul_gflops"].items())
              + (f" (load average {facts['load']:.1f} on {cpu['cores']} cores: others share them)"
                 if facts["load"] > 0.5 * cpu["cores"] else "")]
+    if auto.get("bf16_speedup") is not None:
+        lines.insert(-1, f"bf16 matmul   {auto['bf16_speedup']:.2f}x float32, as first measured on this machine "
+                         f"(what auto decides by; delete {machine_cache_path()} to measure again)")
     lines.append("data, models and tools:")
     lines += [f"  {what:<48} {status}" for what, status in facts["sources"]]
     lines.append(f"java          {facts['java']}")
     return "\n".join(lines)
+
+
+def machine_cache_path() -> str:
+    from tfbig.distribute.machine_cache import FILE_NAME, cache_dir
+
+    return os.path.join(cache_dir(), FILE_NAME)
 
 
 def run(args) -> int:

@@ -10,8 +10,9 @@ from tfbig.names import EXPORT_PRECISIONS, PRECISION_CHOICES, PRECISIONS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PRECISIONS", "bf16_matmul_speedup", "check_precision", "cpu_has_bf16", "export_policy", "matmul_peak",
-           "pick_precision", "policy_scope", "resolve_precision", "set_precision", "wrap_optimizer"]
+__all__ = ["PRECISIONS", "bf16_matmul_speedup", "check_precision", "cpu_bf16_is_faster", "cpu_has_bf16",
+           "export_policy", "machine_bf16_speedup", "matmul_peak", "pick_precision", "policy_scope",
+           "resolve_precision", "set_precision", "wrap_optimizer"]
 
 # `auto` picks bfloat16 on a CPU only when its bf16 matmul measures this much faster than float32's: some CPUs
 # list AVX-512 BF16 yet run bf16 matmuls at half the float32 rate (seen here: 157 against 305 GFLOP/s).
@@ -75,12 +76,29 @@ def bf16_matmul_speedup(n: int = 768, rounds: int = 4, seconds: float = 0.05) ->
     return best["bfloat16"] / max(best["float32"], 1e-9)
 
 
+def machine_bf16_speedup() -> float:
+    """bf16_matmul_speedup as first measured on this machine (tfbig.distribute.machine_cache): every process
+    on it, and every run of one config, then makes the same `auto` choice, whatever the load when it starts."""
+    from tfbig.distribute.machine_cache import cached_measurement
+
+    return cached_measurement("bf16_matmul_speedup", bf16_matmul_speedup)
+
+
+def cpu_bf16_is_faster() -> bool:
+    """True when this CPU lists native bfloat16 and its bf16 matmul (as first measured here) is at least
+    BF16_MIN_SPEEDUP× float32's."""
+    if not cpu_has_bf16():
+        return False
+    return machine_bf16_speedup() >= BF16_MIN_SPEEDUP
+
+
 def pick_precision(backbone: str, kind: str, gpu_capabilities: list, cpu_bf16: bool) -> str:
     """What `auto` means on this hardware, for tfbig's own encoder (hf's TFBertModel stays float32).
 
     TPU and GPUs from compute capability 8.0 (Ampere): mixed_bfloat16, no loss scaling needed; Volta/Turing
     GPUs (7.x): mixed_float16 with loss scaling; CPUs with native bfloat16 (`cpu_bf16`: the flag, and a
-    measured bf16 matmul at least BF16_MIN_SPEEDUP× float32's): mixed_bfloat16; anything else: float32. Only the tfbig backbone keeps softmax, LayerNorm and the residual
+    bf16 matmul measured at least BF16_MIN_SPEEDUP× float32's, once per machine: cpu_bf16_is_faster):
+    mixed_bfloat16; anything else: float32. Only the tfbig backbone keeps softmax, LayerNorm and the residual
     stream in float32, so `hf` is never switched.
     """
     if backbone != "tfbig":
@@ -104,10 +122,9 @@ def resolve_precision(precision: str, backbone: str, kind: str) -> str:
         capabilities.append(tuple(capability) if capability else (0, 0))
     cpu_bf16 = False
     if backbone == "tfbig" and kind != "tpu" and not capabilities and cpu_has_bf16():
-        speedup = bf16_matmul_speedup()
-        cpu_bf16 = speedup >= BF16_MIN_SPEEDUP
-        log.info("train.precision auto: bfloat16 matmul measured at %.2fx float32 on this CPU -> %s", speedup,
-                 "mixed_bfloat16" if cpu_bf16 else "float32")
+        cpu_bf16 = cpu_bf16_is_faster()
+        log.info("train.precision auto: bfloat16 matmul measured at %.2fx float32 on this machine -> %s",
+                 machine_bf16_speedup(), "mixed_bfloat16" if cpu_bf16 else "float32")
     chosen = pick_precision(backbone, kind, capabilities, cpu_bf16)
     log.debug("train.precision auto -> %s", chosen)
     return chosen

@@ -112,8 +112,9 @@ def markdown_details(task, job, best: dict) -> dict:
 def keep_resumed_precision(cfg, requested: str):
     """`cfg` with the precision an interrupted run of the same folder resolved `train.precision: auto` to.
 
-    `auto` is decided per process (on a CPU with bfloat16 by timing a matmul), so a rerun could otherwise pick
-    another policy than the checkpoint was trained in and not continue exactly."""
+    `auto` is decided by the hardware (on a CPU with bfloat16 by a matmul timed once per machine), so a rerun
+    elsewhere, or after the stored measurement was deleted, could otherwise pick another policy than the
+    checkpoint was trained in and not continue exactly."""
     folder = RunFolder(cfg.run_dir)
     if requested != "auto" or not cfg.train.resume or not os.path.isdir(resume_folder(cfg.run_dir)):
         return cfg
