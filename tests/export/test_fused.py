@@ -25,9 +25,12 @@ def test_served_products_compute_the_model_in_float32(tiny_run, bbc_texts):
         assert len(served) == 2 * layers and len(replaced) == 6 * layers
         assert all(v.dtype == tf.float32 for v in served)
         assert all(block.attention.fused_qkv is not None for block in model.backbone.blocks)
+        assert model.backbone.first_token_only  # a classifier on the pooler reads the [CLS] state only
+        assert model.backbone(features, training=False)["sequence_output"].shape[1] == 1
         fused = model(features, training=False).numpy()
     np.testing.assert_allclose(fused, exact, atol=1e-5)
     assert all(block.attention.fused_qkv is None for block in model.backbone.blocks)
+    assert not model.backbone.first_token_only
     np.testing.assert_array_equal(model(features, training=False).numpy(), exact)
 
 
@@ -54,6 +57,24 @@ def test_served_products_store_bfloat16_kernels(tiny_run, bbc_texts):
     assert all(dense.export_product is None for block in twin.backbone.blocks
                for dense in (block.feed_forward.intermediate, block.feed_forward.output_dense))
     np.testing.assert_array_equal(twin(features, training=False).numpy(), plain)
+
+
+def test_first_token_only_for_heads_that_read_the_cls_state_only(tiny_bert_dir):
+    from tfbig.export.fused import reads_first_token_only, served_products
+    from tfbig.tasks.registry import get_task
+    from tfbig.train.task_model import TaskModel
+
+    def model(task, pooling="pooler"):
+        return TaskModel.from_pretrained(tiny_bert_dir, get_task(task, ["O", "B-X"] if task == "tagging" else
+                                                                 ["a", "b"]), pooling=pooling)
+
+    assert reads_first_token_only(model("classification"))
+    assert reads_first_token_only(model("multilabel", "cls"))
+    assert not reads_first_token_only(model("classification", "mean"))  # the mean of every state
+    tagger = model("tagging")  # a state per token
+    assert not reads_first_token_only(tagger)
+    with served_products(tagger):
+        assert not tagger.backbone.first_token_only
 
 
 def test_other_backbones_are_left_alone():

@@ -81,3 +81,18 @@ def test_fused_projection_variables_are_not_tracked_by_the_layer():
     assert len(layer.variables) == count  # the export's module saves them, a checkpoint of the model does not
     assert len(layer.fused_qkv.variables) == 2
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_first_token_only_is_the_first_position_of_the_full_attention(fused):
+    layer, x, mask = _attention()
+    if fused:
+        layer.fused_qkv = layer.fused_projection()
+    full, full_probs = layer(x, attention_mask=mask, training=False, return_attention_scores=True)
+    first, probs = layer(x, attention_mask=mask, training=False, return_attention_scores=True, first_token_only=True)
+    assert first.shape == (3, 1, 32) and probs.shape == (3, 4, 1, 7)
+    np.testing.assert_allclose(first.numpy(), full.numpy()[:, :1], atol=1e-6)
+    np.testing.assert_allclose(probs.numpy(), full_probs.numpy()[:, :, :1], atol=1e-6)
+    rows = layer(tf.reshape(x, [-1, 32]), attention_mask=mask, training=False, length=7, first_token_only=True)
+    assert rows.shape == (3, 32)
+    np.testing.assert_allclose(rows.numpy(), full.numpy()[:, 0], atol=1e-6)

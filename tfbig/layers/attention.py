@@ -81,12 +81,16 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         # (tfbig.export.fused): inference then runs one product and one head transpose instead of three each.
         self.fused_qkv = None
 
-    def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False, length=None):
+    def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False, length=None,
+             first_token_only=False):
         """(B, T, H) -> (B, T, H); with return_attention_scores also the float32 probabilities (B, N, T, T)
         before dropout (distillation's attention term).
 
         At inference (training false) the four projections run on 2-D rows (B·T, H), each a MatMul + BiasAdd
         that Grappler fuses; `inputs` may then be rows already, with `length` T: the output is rows (B·T, H).
+        first_token_only (inference): only the first position attends (keys and values from all): the output is
+        (B, 1, H), or its rows (B, H), and the probabilities (B, N, 1, T) — what a last block computes when
+        only its [CLS] state is read.
         """
         if training:
             batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]
@@ -98,9 +102,9 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         else:
             batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]
             rows = tf.reshape(inputs, [-1, self.hidden_size])
-        output, probs32 = self._attend(rows, batch, length, attention_mask, training, True)
+        output, probs32 = self._attend(rows, batch, length, attention_mask, training, True, first_token_only)
         if inputs.shape.rank != 2:
-            output = tf.reshape(output, [batch, length, self.hidden_size])
+            output = tf.reshape(output, [batch, 1 if first_token_only else length, self.hidden_size])
         return (output, probs32) if return_attention_scores else output
 
     @property
@@ -118,19 +122,24 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         kernels[0], biases[0] = kernels[0] * self.scale, biases[0] * self.scale
         return FusedProjection(np.concatenate(kernels, axis=1), np.concatenate(biases), self.compute_dtype)
 
-    def _attend(self, inputs, batch, length, attention_mask, training, return_attention_scores):
-        """The attention of (B, T, H) inputs, or of (B·T, H) rows (then the output is rows too)."""
+    def _attend(self, inputs, batch, length, attention_mask, training, return_attention_scores,
+                first_token_only=False):
+        """The attention of (B, T, H) inputs, or of (B·T, H) rows (then the output is rows too); with
+        first_token_only (rows only) that of the first position of each sequence: (B, H) rows."""
 
-        def heads(x):  # (B, T, H) or (B·T, H) -> (B, N, T, D)
-            return tf.transpose(tf.reshape(x, [batch, length, self.num_heads, self.head_size]), [0, 2, 1, 3])
+        def heads(x, positions=length):  # (B, T, H) or (B·T, H) -> (B, N, T, D)
+            return tf.transpose(tf.reshape(x, [batch, positions, self.num_heads, self.head_size]), [0, 2, 1, 3])
 
         if self.fused_qkv is not None and not training:
             # (B·T, 3H) -> (3, B, N, T, D) in one transpose; the queries come scaled by 1/√d
             qkv = tf.cast(self.fused_qkv(inputs), self.compute_dtype)
             qkv = tf.transpose(tf.reshape(qkv, [batch, length, 3, self.num_heads, self.head_size]), [2, 0, 3, 1, 4])
             q, k, v = qkv[0], qkv[1], qkv[2]
+            if first_token_only:
+                q = q[:, :, :1]
         else:
-            q = heads(self.query(inputs) * tf.cast(self.scale, self.compute_dtype))
+            queries = tf.reshape(inputs, [batch, length, self.hidden_size])[:, 0] if first_token_only else inputs
+            q = heads(self.query(queries) * tf.cast(self.scale, self.compute_dtype), 1 if first_token_only else length)
             k, v = heads(self.key(inputs)), heads(self.value(inputs))
         scores = tf.cast(tf.matmul(q, k, transpose_b=True), tf.float32)  # (B, N, T, T), softmax in float32
         if attention_mask is not None:
