@@ -14,7 +14,7 @@ def _features(cfg, texts):
 
 
 def test_served_products_compute_the_model_in_float32(tiny_run, bbc_texts):
-    from tfbig.export.fused import served_products
+    from tfbig.export.fused import first_token_only, served_products
 
     cfg, model = tiny_run
     features = _features(cfg, bbc_texts)
@@ -25,11 +25,13 @@ def test_served_products_compute_the_model_in_float32(tiny_run, bbc_texts):
         assert len(served) == 2 * layers and len(replaced) == 6 * layers
         assert all(v.dtype == tf.float32 for v in served)
         assert all(block.attention.fused_qkv is not None for block in model.backbone.blocks)
-        assert model.backbone.first_token_only  # a classifier on the pooler reads the [CLS] state only
-        assert model.backbone(features, training=False)["sequence_output"].shape[1] == 1
         fused = model(features, training=False).numpy()
     np.testing.assert_allclose(fused, exact, atol=1e-5)
     assert all(block.attention.fused_qkv is None for block in model.backbone.blocks)
+    with first_token_only(model) as on, served_products(model):
+        assert on and model.backbone.first_token_only  # a classifier on the pooler reads the [CLS] state only
+        assert model.backbone(features, training=False)["sequence_output"].shape[1] == 1
+        np.testing.assert_allclose(model(features, training=False).numpy(), exact, atol=1e-5)
     assert not model.backbone.first_token_only
     np.testing.assert_array_equal(model(features, training=False).numpy(), exact)
 
@@ -60,7 +62,7 @@ def test_served_products_store_bfloat16_kernels(tiny_run, bbc_texts):
 
 
 def test_first_token_only_for_heads_that_read_the_cls_state_only(tiny_bert_dir):
-    from tfbig.export.fused import reads_first_token_only, served_products
+    from tfbig.export.fused import first_token_only, reads_first_token_only
     from tfbig.tasks.registry import get_task
     from tfbig.train.task_model import TaskModel
 
@@ -73,8 +75,8 @@ def test_first_token_only_for_heads_that_read_the_cls_state_only(tiny_bert_dir):
     assert not reads_first_token_only(model("classification", "mean"))  # the mean of every state
     tagger = model("tagging")  # a state per token
     assert not reads_first_token_only(tagger)
-    with served_products(tagger):
-        assert not tagger.backbone.first_token_only
+    with first_token_only(tagger) as on:
+        assert not on and not tagger.backbone.first_token_only
 
 
 def test_other_backbones_are_left_alone():

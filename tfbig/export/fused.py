@@ -1,5 +1,6 @@
-"""The products of tfbig's encoder as an export serves them: attention's query, key and value in one, and
-(under a mixed policy) every kernel stored in the compute dtype.
+"""tfbig's encoder as an export serves it: attention's query, key and value in one product, (under a mixed
+policy) every kernel stored in the compute dtype, and (a model reading only the [CLS] state, any precision)
+the last block at that position only.
 
 While an export traces the model:
   - each block's attention gets a (hidden, 3·hidden) kernel holding its three kernels side by side, the
@@ -7,9 +8,9 @@ While an export traces the model:
     product and one head transpose where it ran three of each, and no scaling op;
   - when the model's head reads only the pooled output and that comes from the [CLS] state (pooling pooler or
     cls: a classification, multi-label or regression head), the last block computes its first position only
-    (`BertEncoder.first_token_only`): keys and values of every position, then one query, attention output and
-    feed-forward row per text — 1/L of the encoder's work left out at no change of the outputs (MiniLM: 12% of
-    its flops);
+    (`BertEncoder.first_token_only`, `first_token_only` here): keys and values of every position, then one
+    query, attention output and feed-forward row per text — most of 1/L of the encoder's work left out at no
+    change of the outputs (MiniLM: 12% of its flops);
   - under a mixed policy (bfloat16), those kernels and the block's three other Dense kernels (attention
     output, intermediate, output) are stored in bfloat16: a Keras Dense casts its float32 kernel at every
     call (measured: 4 ms of a 20 ms batch-1 call at MiniLM's size on a 2-core CPU), the stored kernel has the
@@ -40,16 +41,29 @@ def reads_first_token_only(model) -> bool:
                                                                                                          "cls")
 
 
+@contextlib.contextmanager
+def first_token_only(model):
+    """Inside, tfbig's encoder computes its last block at the first position only when that is all `model`
+    reads (`reads_first_token_only`); yields whether it does. Any export precision (int8 too)."""
+    on = bool(fused_blocks(model)) and reads_first_token_only(model)
+    if on:
+        model.backbone.first_token_only = True
+    try:
+        yield on
+    finally:
+        if on:
+            model.backbone.first_token_only = False
+
+
 def _weights(dense) -> list:
     return [w for w in (dense.kernel, dense.bias) if w is not None]
 
 
 @contextlib.contextmanager
 def served_products(model):
-    """Inside, tfbig's encoder computes Q, K and V with one product per block, its last block at the first
-    position only when that is all the model reads, and, under a mixed policy, every block's product with a
-    kernel stored in the compute dtype (from the current kernels: merge LoRA first). Yields (the variables to
-    save, the variables they replace). On exit the layers compute as before."""
+    """Inside, tfbig's encoder computes Q, K and V with one product per block and, under a mixed policy, every
+    block's product with a kernel stored in the compute dtype (from the current kernels: merge LoRA first).
+    Yields (the variables to save, the variables they replace). On exit the layers compute as before."""
     from tfbig.layers.attention import FusedProjection
     from tfbig.models.lora import _target_layer
 
@@ -57,8 +71,6 @@ def served_products(model):
     served, replaced = [], []
     rest = [t for t in LORA_TARGETS if t not in QKV]
     try:
-        if blocks and reads_first_token_only(model):
-            model.backbone.first_token_only = True
         for block in blocks:
             attention = block.attention
             attention.fused_qkv = attention.fused_projection()
@@ -74,8 +86,6 @@ def served_products(model):
                 replaced += _weights(dense)
         yield served, replaced
     finally:
-        if blocks:
-            model.backbone.first_token_only = False
         for block in blocks:
             block.attention.fused_qkv = None
             for name in rest:

@@ -61,8 +61,9 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
     (tfbig.export.int8; a float32 model with tfbig's encoder); tfbig_export.json then records precision int8.
     Otherwise tfbig's encoder computes each attention's query, key and value in one product, its kernels
     stored in the compute dtype (tfbig.export.fused), the export saving these instead of the ones they replace.
+    Either way a model that reads only the [CLS] state computes its last block at that position only.
     """
-    from tfbig.export.fused import served_products
+    from tfbig.export.fused import first_token_only, served_products
     from tfbig.export.int8 import INT8, int8_dense
     from tfbig.export.warmup import write_warmup_requests
     from tfbig.models.lora import merged_lora
@@ -83,7 +84,8 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
     tmp = tempfile.mkdtemp(dir=root, prefix=f".tmp-{version}-")
     try:
         # Plain kernels, no adapter ops; then the merged kernels quantized (int8) or fused (tfbig.export.fused).
-        with tempfile.TemporaryDirectory() as staging, merged_lora(model), \
+        # A model reading only the [CLS] state gets its last block at that position only (any precision).
+        with tempfile.TemporaryDirectory() as staging, merged_lora(model), first_token_only(model), \
                 (int8_dense(model) if int8 else served_products(model)) as (served, replaced):
             precision = INT8 if int8 else model_precision(model)
             asset_files = _write_assets(staging, tokenizer, task, assets or {}, precision)
