@@ -52,3 +52,14 @@ def test_feed_forward_inference_equals_training(activation):
     np.testing.assert_allclose(layer(x, training=False).numpy(), plain, atol=1e-5)
     rows = layer(tf.reshape(x, [-1, 32]), training=False).numpy()
     np.testing.assert_allclose(rows.reshape(plain.shape), plain, atol=1e-5)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_block_first_token_only_is_the_first_position(norm_first):
+    x, mask = _inputs()
+    block = TransformerEncoderBlock(32, 4, 64, dropout=0.0, attention_dropout=0.0, norm_first=norm_first)
+    full, full_probs = block(x, attention_mask=mask, training=False, return_attention_scores=True)
+    first, probs = block(x, attention_mask=mask, training=False, return_attention_scores=True, first_token_only=True)
+    assert first.shape == (3, 1, 32) and first.dtype == tf.float32
+    np.testing.assert_allclose(first.numpy(), full.numpy()[:, :1], atol=1e-5)
+    np.testing.assert_allclose(probs.numpy(), full_probs.numpy()[:, :, :1], atol=1e-6)

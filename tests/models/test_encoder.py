@@ -162,3 +162,23 @@ def test_parity_with_minilm_on_bbc_texts(minilm_dir):
     pooled_diff = np.abs(ours["pooled_output"].numpy() - pooled).max()
     print(f"MiniLM parity on {len(texts)} BBC texts: sequence {seq_diff:.2e}, pooled {pooled_diff:.2e}")
     assert seq_diff <= 1e-4 and pooled_diff <= 1e-4
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_first_token_only_keeps_the_pooled_output(norm_first):
+    """With `first_token_only` (what an export of a [CLS]-reading model sets) the last block computes the first
+    position only: sequence_output is (B, 1, H), that position's state and the pooled output as before."""
+    encoder = BertEncoder(**{**preset("tiny"), "vocab_size": 100}, norm_first=norm_first).build_weights()
+    batch = padded_batch()
+    full = encoder(batch, training=False)
+    encoder.first_token_only = True
+    try:
+        first = encoder(batch, training=False)
+        states = encoder(batch, training=False, output_hidden_states=True)  # every state asked for: all computed
+    finally:
+        encoder.first_token_only = False
+    b, t, h = full["sequence_output"].shape
+    assert first["sequence_output"].shape == (b, 1, h)
+    np.testing.assert_allclose(first["sequence_output"].numpy(), full["sequence_output"].numpy()[:, :1], atol=1e-5)
+    np.testing.assert_allclose(first["pooled_output"].numpy(), full["pooled_output"].numpy(), atol=1e-5)
+    assert states["sequence_output"].shape == (b, t, h)

@@ -39,8 +39,8 @@ def int8_dense(model):
     replaced = [w for layer in layers for w in (layer.kernel, layer.bias) if w is not None]
     try:
         for layer in layers:
-            layer.int8 = Int8Dense(layer.kernel.numpy(), None if layer.bias is None else layer.bias.numpy())
-        yield [v for layer in layers for v in layer.int8.variables], replaced
+            layer.export_product = Int8Dense(layer.kernel.numpy(), None if layer.bias is None else layer.bias.numpy())
+        yield [v for layer in layers for v in layer.export_product.variables], replaced
     finally:
         for layer in layers:
-            layer.int8 = None
+            layer.export_product = None

@@ -1,5 +1,4 @@
 """SavedModel export in TF Serving's layout (`<root>/<version>/`), written to a temporary folder and renamed."""
-import contextlib
 import json
 import logging
 import os
@@ -60,7 +59,11 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
     labels.txt, vocab.txt and tfbig_export.json. warmup_texts: texts of the requests written to
     assets.extra/tf_serving_warmup_requests. int8: the encoder's Dense layers compute in int8
     (tfbig.export.int8; a float32 model with tfbig's encoder); tfbig_export.json then records precision int8.
+    Otherwise tfbig's encoder computes each attention's query, key and value in one product, its kernels
+    stored in the compute dtype (tfbig.export.fused), the export saving these instead of the ones they replace.
+    Either way a model that reads only the [CLS] state computes its last block at that position only.
     """
+    from tfbig.export.fused import first_token_only, served_products
     from tfbig.export.int8 import INT8, int8_dense
     from tfbig.export.warmup import write_warmup_requests
     from tfbig.models.lora import merged_lora
@@ -80,16 +83,17 @@ def export_saved_model(model, tokenizer, task, root: str, version: int | None = 
     # A dot-name TF Serving ignores (it loads integer folders only); a killed export leaves only this.
     tmp = tempfile.mkdtemp(dir=root, prefix=f".tmp-{version}-")
     try:
-        # Plain kernels, no adapter ops; then (int8) the merged kernels quantized.
-        with tempfile.TemporaryDirectory() as staging, merged_lora(model), \
-                (int8_dense(model) if int8 else contextlib.nullcontext(([], []))) as (int8_variables, replaced):
+        # Plain kernels, no adapter ops; then the merged kernels quantized (int8) or fused (tfbig.export.fused).
+        # A model reading only the [CLS] state gets its last block at that position only (any precision).
+        with tempfile.TemporaryDirectory() as staging, merged_lora(model), first_token_only(model), \
+                (int8_dense(model) if int8 else served_products(model)) as (served, replaced):
             precision = INT8 if int8 else model_precision(model)
             asset_files = _write_assets(staging, tokenizer, task, assets or {}, precision)
             module = task.serving_module(model, tokenizer, asset_files) or ServingModule(model, tokenizer, task,
                                                                                          asset_files)
-            if int8:  # the int8 kernels are saved instead of the float ones they replace
-                skip = {id(v) for v in replaced}
-                module.model_variables = [v for v in module.model_variables if id(v) not in skip] + int8_variables
+            # the int8 (or fused) kernels are saved instead of the ones they replace
+            skip = {id(v) for v in replaced}
+            module.model_variables = [v for v in module.model_variables if id(v) not in skip] + served
             tf.saved_model.save(module, tmp, signatures=module.signatures())
         extra = os.path.join(tmp, "assets.extra")  # copies for clients that read files beside the model
         os.makedirs(extra, exist_ok=True)

@@ -1,6 +1,8 @@
 """Multi-head self-attention with a padding mask, softmax in float32."""
 import math
 
+import numpy as np
+
 from tfbig._keras import keras, tf
 from tfbig.layers.dropout import Dropout16
 from tfbig.layers.initializers import BERT_INITIALIZER, fresh_initializer, serialize_initializer
@@ -13,6 +15,32 @@ def additive_mask(attention_mask):
     """(B, T) 1/0 mask of real/padding tokens -> (B, 1, 1, T) float32: 0 where attended, NEG_INF where not."""
     mask = tf.cast(attention_mask, tf.float32)
     return ((1.0 - mask) * NEG_INF)[:, tf.newaxis, tf.newaxis, :]
+
+
+class FusedProjection:
+    """x·W + b with one (in, out) kernel stored in the dtype it computes in: an attention layer's query, key and
+    value products side by side (`MultiHeadSelfAttention.fused_qkv`, the queries' 1/√d folded into their
+    columns), or a Dense layer's product with its kernel in bfloat16 (`LoraDense.export_product`).
+
+    kernel: float (in, out) array. bias: float (out,) array. dtype: the variables' dtype, float32 or the
+    compute dtype of a mixed policy: stored as a Keras Dense would cast them at each call (the same values),
+    the product needs no cast then. A plain object, not a tf.Module, so the Keras layer holding it does not
+    track its variables: whoever saves it (the export's module) does.
+    """
+
+    def __init__(self, kernel, bias, dtype="float32", name: str = "fused_qkv"):
+        self.kernel = tf.Variable(tf.cast(np.asarray(kernel, np.float32), dtype), trainable=False,
+                                  name=f"{name}_kernel")
+        self.bias = tf.Variable(tf.cast(np.asarray(bias, np.float32), dtype), trainable=False, name=f"{name}_bias")
+
+    @property
+    def variables(self) -> list:
+        return [self.kernel, self.bias]
+
+    def __call__(self, inputs):
+        """(rows, in) -> (rows, out) in the inputs' dtype: one MatMul + BiasAdd (a _FusedMatMul in Grappler)."""
+        return tf.nn.bias_add(tf.matmul(inputs, tf.cast(self.kernel, inputs.dtype)),
+                              tf.cast(self.bias, inputs.dtype))
 
 
 @keras.utils.register_keras_serializable("tfbig")
@@ -49,13 +77,20 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.query, self.key, self.value = dense("query"), dense("key"), dense("value")
         self.output_dense = dense("output_dense")
         self.dropout = Dropout16(dropout)
+        # A FusedProjection (rows -> Q·(1/√d), K, V side by side) while an export traces the layer
+        # (tfbig.export.fused): inference then runs one product and one head transpose instead of three each.
+        self.fused_qkv = None
 
-    def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False, length=None):
+    def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False, length=None,
+             first_token_only=False):
         """(B, T, H) -> (B, T, H); with return_attention_scores also the float32 probabilities (B, N, T, T)
         before dropout (distillation's attention term).
 
         At inference (training false) the four projections run on 2-D rows (B·T, H), each a MatMul + BiasAdd
         that Grappler fuses; `inputs` may then be rows already, with `length` T: the output is rows (B·T, H).
+        first_token_only (inference): only the first position attends (keys and values from all): the output is
+        (B, 1, H), or its rows (B, H), and the probabilities (B, N, 1, T) — what a last block computes when
+        only its [CLS] state is read.
         """
         if training:
             batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]
@@ -67,19 +102,45 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         else:
             batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]
             rows = tf.reshape(inputs, [-1, self.hidden_size])
-        output, probs32 = self._attend(rows, batch, length, attention_mask, training, True)
+        output, probs32 = self._attend(rows, batch, length, attention_mask, training, True, first_token_only)
         if inputs.shape.rank != 2:
-            output = tf.reshape(output, [batch, length, self.hidden_size])
+            output = tf.reshape(output, [batch, 1 if first_token_only else length, self.hidden_size])
         return (output, probs32) if return_attention_scores else output
 
-    def _attend(self, inputs, batch, length, attention_mask, training, return_attention_scores):
-        """The attention of (B, T, H) inputs, or of (B·T, H) rows (then the output is rows too)."""
+    @property
+    def scale(self) -> float:
+        """1/√d, d the head size: the queries' factor."""
+        return 1.0 / math.sqrt(self.head_size)
 
-        def heads(x):  # (B, T, H) or (B·T, H) -> (B, N, T, D)
-            return tf.transpose(tf.reshape(x, [batch, length, self.num_heads, self.head_size]), [0, 2, 1, 3])
+    def fused_projection(self) -> FusedProjection:
+        """A FusedProjection of the current query, key and value kernels and biases (the query's scaled by
+        1/√d) in the layer's compute dtype: set it as `fused_qkv` and inference computes the same function (to
+        float rounding) with one product. Built from the kernels as they are now: merge LoRA adapters first."""
+        dense = (self.query, self.key, self.value)
+        kernels = [layer.kernel.numpy() for layer in dense]
+        biases = [np.zeros(layer.units, np.float32) if layer.bias is None else layer.bias.numpy() for layer in dense]
+        kernels[0], biases[0] = kernels[0] * self.scale, biases[0] * self.scale
+        return FusedProjection(np.concatenate(kernels, axis=1), np.concatenate(biases), self.compute_dtype)
 
-        q = heads(self.query(inputs) * tf.cast(1.0 / math.sqrt(self.head_size), self.compute_dtype))
-        k, v = heads(self.key(inputs)), heads(self.value(inputs))
+    def _attend(self, inputs, batch, length, attention_mask, training, return_attention_scores,
+                first_token_only=False):
+        """The attention of (B, T, H) inputs, or of (B·T, H) rows (then the output is rows too); with
+        first_token_only (rows only) that of the first position of each sequence: (B, H) rows."""
+
+        def heads(x, positions=length):  # (B, T, H) or (B·T, H) -> (B, N, T, D)
+            return tf.transpose(tf.reshape(x, [batch, positions, self.num_heads, self.head_size]), [0, 2, 1, 3])
+
+        if self.fused_qkv is not None and not training:
+            # (B·T, 3H) -> (3, B, N, T, D) in one transpose; the queries come scaled by 1/√d
+            qkv = tf.cast(self.fused_qkv(inputs), self.compute_dtype)
+            qkv = tf.transpose(tf.reshape(qkv, [batch, length, 3, self.num_heads, self.head_size]), [2, 0, 3, 1, 4])
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            if first_token_only:
+                q = q[:, :, :1]
+        else:
+            queries = tf.reshape(inputs, [batch, length, self.hidden_size])[:, 0] if first_token_only else inputs
+            q = heads(self.query(queries) * tf.cast(self.scale, self.compute_dtype), 1 if first_token_only else length)
+            k, v = heads(self.key(inputs)), heads(self.value(inputs))
         scores = tf.cast(tf.matmul(q, k, transpose_b=True), tf.float32)  # (B, N, T, T), softmax in float32
         if attention_mask is not None:
             scores += attention_mask

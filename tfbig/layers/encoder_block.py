@@ -51,32 +51,41 @@ class TransformerEncoderBlock(keras.layers.Layer):
     def _residual(self, x, sublayer_out, training):
         return x + tf.cast(self.dropout(sublayer_out, training=training), x.dtype)
 
-    def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False):
+    def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False,
+             first_token_only=False):
         """(B, T, H) -> (B, T, H) in float32; with return_attention_scores also the block's attention
         probabilities (B, N, T, T).
 
         At inference (training false) the block runs on 2-D rows (B·T, H) from end to end: every Dense is a
         MatMul + BiasAdd that Grappler fuses into one _FusedMatMul (the GELU too where oneDNN is on, float32; seen
         in a block's optimised graph); only the attention products see (B, N, T, D). Training keeps the
-        (B, T, H) graph, whose tensordot puts a reshape between each MatMul and its BiasAdd."""
+        (B, T, H) graph, whose tensordot puts a reshape between each MatMul and its BiasAdd.
+        first_token_only (inference): the block's output at the first position only, (B, 1, H) (its
+        probabilities (B, N, 1, T)): the keys and values of every position, then one query, one residual, one
+        feed-forward row per sequence — what a last block computes when only its [CLS] state is read."""
         x = tf.cast(inputs, tf.float32)
         if not training:
             shape = tf.shape(x)
-            rows, probs = self._sublayers(tf.reshape(x, [-1, self.hidden_size]), attention_mask, False, shape[1])
-            x = tf.reshape(rows, shape)
+            rows, probs = self._sublayers(tf.reshape(x, [-1, self.hidden_size]), attention_mask, False, shape[1],
+                                          first_token_only)
+            x = rows[:, tf.newaxis] if first_token_only else tf.reshape(rows, shape)
         else:
             x, probs = self._sublayers(x, attention_mask, training, None)
         return (x, probs) if return_attention_scores else x
 
-    def _sublayers(self, x, attention_mask, training, length):
-        """Attention and feed-forward with their residuals and LayerNorms, on (B, T, H) or (B·T, H) rows."""
+    def _sublayers(self, x, attention_mask, training, length, first_token_only=False):
+        """Attention and feed-forward with their residuals and LayerNorms, on (B, T, H) or (B·T, H) rows;
+        first_token_only (rows): of the first row of each sequence, (B, H) rows out."""
 
         def norm(layer, y):  # a LayerNormalization fixes its input's rank when built: rows go in as (1, B·T, H)
             return layer(y) if y.shape.rank == 3 else tf.reshape(layer(y[tf.newaxis]), [-1, self.hidden_size])
 
         attend = norm(self.attention_layer_norm, x) if self.norm_first else x
         attended, probs = self.attention(attend, attention_mask=attention_mask, training=training,
-                                         return_attention_scores=True, length=length)
+                                         return_attention_scores=True, length=length,
+                                         first_token_only=first_token_only)
+        if first_token_only:  # the residual stream of the first positions: (B, H)
+            x = tf.reshape(x, [-1, length, self.hidden_size])[:, 0]
         if self.norm_first:
             x = self._residual(x, attended, training)
             x = self._residual(x, self.feed_forward(norm(self.output_layer_norm, x), training=training), training)

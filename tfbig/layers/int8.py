@@ -31,7 +31,7 @@ def quantize_kernel(kernel: np.ndarray) -> tuple:
 
 
 class Int8Dense:
-    """The int8 product that replaces a Dense layer's float one at inference (`LoraDense.int8`).
+    """The int8 product that replaces a Dense layer's float one at inference (`LoraDense.export_product`).
 
     kernel: float (in, out) array. bias: float (out,) array or None. Its variables (`variables`): the int8
     kernel, the per-channel scales, the bias divided by them and the int8 kernel's column sums. A plain object,

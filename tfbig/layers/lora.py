@@ -33,7 +33,9 @@ class LoraDense(keras.layers.Dense):
         self.lora_alpha = 0.0
         self.merged = False  # True while the update is folded into the kernel (export): call skips A·B
         self.lora_dropout = None
-        self.int8 = None  # an Int8Dense (tfbig.layers.int8) while an int8 export traces the layer: call uses it
+        # While an export traces the layer, a product replacing x·W + b, called instead of it: an Int8Dense
+        # (tfbig.layers.int8, export precision int8) or a FusedProjection with a bfloat16 kernel (tfbig.export.fused)
+        self.export_product = None
 
     @property
     def lora_scale(self) -> float:
@@ -71,8 +73,8 @@ class LoraDense(keras.layers.Dense):
                          tf.convert_to_tensor(self.lora_b, tf.float32)) * self.lora_scale
 
     def call(self, inputs, training=None):
-        if self.int8 is not None:  # its int8 product replaces x·W + b (an adapter is merged first)
-            return self.activation(self.int8(inputs))
+        if self.export_product is not None:  # it replaces x·W + b (an adapter is merged first)
+            return self.activation(self.export_product(inputs))
         out = super().call(inputs)
         if not self.lora_rank or self.merged:
             return out

@@ -71,6 +71,9 @@ class BertEncoder(keras.Model):
             epsilon=layer_norm_eps, dtype="float32", name="final_layer_norm") if norm_first else None
         self.pooler = Pooler(hidden_size, kernel_initializer=init, name="pooler")
         self.recompute = False  # True after enable_recompute()
+        # True while an export traces a model that reads only the [CLS] state (tfbig.export.fused): at inference
+        # the last block then computes its first position only, and "sequence_output" is (B, 1, H).
+        self.first_token_only = False
 
     def enable_recompute(self) -> None:
         """Training recomputes each block's activations in the backward pass (train.recompute: blocks)."""
@@ -88,10 +91,14 @@ class BertEncoder(keras.Model):
         states = [tf.cast(x, tf.float32)] if output_hidden_states else []  # no extra op unless asked
         attentions = []
         recompute = self.recompute and bool(training)
-        for block in self.blocks:
+        first_only = self.first_token_only and not training and not output_hidden_states and not output_attentions
+        for i, block in enumerate(self.blocks):
             if recompute:  # probabilities only when asked: an output of a recomputed block is kept
                 out = recomputed_call(block, x, mask, training, return_attention_scores=output_attentions)
                 x, probs = out if output_attentions else (out, None)
+            elif first_only and i == len(self.blocks) - 1:
+                x, probs = block(x, attention_mask=mask, training=training, return_attention_scores=True,
+                                 first_token_only=True)
             else:
                 x, probs = block(x, attention_mask=mask, training=training, return_attention_scores=True)
             states.append(x)

@@ -16,6 +16,10 @@ class ClassificationHead(keras.layers.Layer):
     dropout: float. Dropout rate before the Dense layer.
     """
 
+    # It reads nothing of the backbone's outputs but "pooled_output": an export may compute the last block at the
+    # [CLS] position only (tfbig.export.fused).
+    reads_pooled_output_only = True
+
     def __init__(self, num_classes: int, dropout: float = 0.1, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = int(num_classes)

@@ -20,6 +20,10 @@ class MultiLabelHead(keras.layers.Layer):
     num_labels: int. L. dropout: float. thresholds: list of L floats (initial values; 0.5 each by default).
     """
 
+    # It reads nothing of the backbone's outputs but "pooled_output": an export may compute the last block at the
+    # [CLS] position only (tfbig.export.fused).
+    reads_pooled_output_only = True
+
     def __init__(self, num_labels: int, dropout: float = 0.1, thresholds=None, **kwargs):
         super().__init__(**kwargs)
         self.num_labels = int(num_labels)

@@ -30,6 +30,10 @@ class RegressionHead(keras.layers.Layer):
         non-trainable `target_mean` / `target_std`; a loaded checkpoint overwrites them).
     """
 
+    # It reads nothing of the backbone's outputs but "pooled_output": an export may compute the last block at the
+    # [CLS] position only (tfbig.export.fused).
+    reads_pooled_output_only = True
+
     def __init__(self, num_targets: int, dropout: float = 0.1, mean=None, std=None, **kwargs):
         super().__init__(**kwargs)
         self.num_targets = int(num_targets)
