@@ -47,9 +47,13 @@ LAYERS, HIDDEN, FFN = 6, 384, 1536
 
 
 def flops_per_example(tokens: int = MAX_LENGTH) -> float:
-    """Multiply-adds × 2 of one 128-token MiniLM forward pass: projections, FFN and the two attention products."""
+    """Multiply-adds × 2 of the export's MiniLM forward pass over `tokens` tokens: projections, FFN and the two
+    attention products. A classifier export computes its last block at the [CLS] position only (keys and
+    values for every token; one query, attention output and FFN row: BertEncoder.first_token_only), so those
+    skipped FLOPs are not counted."""
     per_layer = 2 * tokens * (4 * HIDDEN * HIDDEN + 2 * HIDDEN * FFN) + 2 * 2 * tokens * tokens * HIDDEN
-    return LAYERS * per_layer
+    last = 2 * tokens * 2 * HIDDEN * HIDDEN + 2 * (2 * HIDDEN * HIDDEN + 2 * HIDDEN * FFN) + 2 * 2 * tokens * HIDDEN
+    return (LAYERS - 1) * per_layer + last
 
 
 def build_pair(model_dir: str):
