@@ -62,14 +62,15 @@ def accelerators() -> dict:
 def auto_choices(acc: dict) -> dict:
     """What `runtime.strategy: auto` and `train.precision: auto` (per backbone) choose here."""
     from tfbig.distribute.cluster import num_workers
-    from tfbig.distribute.precision import cpu_bf16_is_faster, pick_precision
+    from tfbig.distribute.precision import BF16_MIN_SPEEDUP, pick_precision
     from tfbig.distribute.strategy import auto_kind
 
     kind = auto_kind(len(acc["gpus"]), num_workers(), acc["tpu"])
     capabilities = [g["capability"] for g in acc["gpus"]]
     # As resolve_precision decides: the CPU flag, then bf16 matmuls measured faster than float32's on this machine.
-    cpu_bf16 = not capabilities and cpu_bf16_is_faster()
-    return {"strategy": kind, "workers": num_workers(), "bf16_speedup": cpu_bf16_speedup(capabilities),
+    speedup = cpu_bf16_speedup(capabilities)
+    cpu_bf16 = speedup is not None and speedup >= BF16_MIN_SPEEDUP
+    return {"strategy": kind, "workers": num_workers(), "bf16_speedup": speedup,
             "precision": {b: pick_precision(b, kind, capabilities, cpu_bf16) for b in ("tfbig", "hf")}}
 
 

@@ -105,7 +105,6 @@ def cached_measurement(name: str, measure, key: str | None = None, folder: str |
 
     if (value := stored()) is not None:
         return value
-    value = None
     try:
         with _locked(folder):
             if (value := stored()) is not None:  # measured by a process that held the lock before this one

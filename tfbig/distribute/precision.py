@@ -10,7 +10,7 @@ from tfbig.names import EXPORT_PRECISIONS, PRECISION_CHOICES, PRECISIONS
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PRECISIONS", "bf16_matmul_speedup", "check_precision", "cpu_bf16_is_faster", "cpu_has_bf16",
+__all__ = ["PRECISIONS", "bf16_matmul_speedup", "check_precision", "cpu_has_bf16",
            "export_policy", "machine_bf16_speedup", "matmul_peak", "pick_precision", "policy_scope",
            "resolve_precision", "set_precision", "wrap_optimizer"]
 
@@ -84,20 +84,12 @@ def machine_bf16_speedup() -> float:
     return cached_measurement("bf16_matmul_speedup", bf16_matmul_speedup)
 
 
-def cpu_bf16_is_faster() -> bool:
-    """True when this CPU lists native bfloat16 and its bf16 matmul (as first measured here) is at least
-    BF16_MIN_SPEEDUP× float32's."""
-    if not cpu_has_bf16():
-        return False
-    return machine_bf16_speedup() >= BF16_MIN_SPEEDUP
-
-
 def pick_precision(backbone: str, kind: str, gpu_capabilities: list, cpu_bf16: bool) -> str:
     """What `auto` means on this hardware, for tfbig's own encoder (hf's TFBertModel stays float32).
 
     TPU and GPUs from compute capability 8.0 (Ampere): mixed_bfloat16, no loss scaling needed; Volta/Turing
     GPUs (7.x): mixed_float16 with loss scaling; CPUs with native bfloat16 (`cpu_bf16`: the flag, and a
-    bf16 matmul measured at least BF16_MIN_SPEEDUP× float32's, once per machine: cpu_bf16_is_faster):
+    bf16 matmul measured at least BF16_MIN_SPEEDUP× float32's, once per machine: machine_bf16_speedup):
     mixed_bfloat16; anything else: float32. Only the tfbig backbone keeps softmax, LayerNorm and the residual
     stream in float32, so `hf` is never switched.
     """
@@ -122,9 +114,10 @@ def resolve_precision(precision: str, backbone: str, kind: str) -> str:
         capabilities.append(tuple(capability) if capability else (0, 0))
     cpu_bf16 = False
     if backbone == "tfbig" and kind != "tpu" and not capabilities and cpu_has_bf16():
-        cpu_bf16 = cpu_bf16_is_faster()
+        speedup = machine_bf16_speedup()  # one read of the stored measurement
+        cpu_bf16 = speedup >= BF16_MIN_SPEEDUP
         log.info("train.precision auto: bfloat16 matmul measured at %.2fx float32 on this machine -> %s",
-                 machine_bf16_speedup(), "mixed_bfloat16" if cpu_bf16 else "float32")
+                 speedup, "mixed_bfloat16" if cpu_bf16 else "float32")
     chosen = pick_precision(backbone, kind, capabilities, cpu_bf16)
     log.debug("train.precision auto -> %s", chosen)
     return chosen
