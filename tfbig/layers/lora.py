@@ -75,10 +75,49 @@ class LoraDense(keras.layers.Dense):
     def call(self, inputs, training=None):
         if self.export_product is not None:  # it replaces x·W + b (an adapter is merged first)
             return self.activation(self.export_product(inputs))
-        out = super().call(inputs)
         if not self.lora_rank or self.merged:
-            return out
-        x = self.lora_dropout(inputs, training=training) if self.lora_dropout is not None else inputs
-        x = tf.cast(x, self.compute_dtype)
-        # (..., in) · (in, r) · (r, out): r ≪ in, out, so two thin products instead of one (in, out) sum
-        return out + tf.tensordot(tf.tensordot(x, self.lora_a, 1), self.lora_b, 1) * tf.cast(self.lora_scale, out.dtype)
+            return super().call(inputs)
+        if self.lora_dropout is not None and training:  # the adapter sees another input than W: two paths
+            out = super().call(inputs)
+            x = tf.cast(self.lora_dropout(inputs, training=training), self.compute_dtype)
+            # (..., in) · (in, r) · (r, out): r ≪ in, out, so two thin products instead of one (in, out) sum
+            return out + tf.tensordot(tf.tensordot(x, self.lora_a, 1), self.lora_b, 1) * tf.cast(self.lora_scale,
+                                                                                                   out.dtype)
+        out = lora_product(tf.cast(inputs, self.compute_dtype), self.kernel, self.lora_a, self.lora_b,
+                           self.lora_scale)
+        if self.use_bias:
+            out = tf.nn.bias_add(out, tf.cast(self.bias, out.dtype))
+        return out
+
+
+def lora_product(x, kernel, lora_a, lora_b, scale: float):
+    """x·(W + scale·A·B) as one product, with a gradient for x, A and B only (W is frozen).
+
+    Autodiff of x·W + scale·(x·A)·B makes two thin products (x·A)·B and dy·Bᵀ·Aᵀ of shape (tokens, out) and two
+    sums more than a plain Dense, in each direction; autodiff of x·(W + scale·A·B) makes the full weight gradient
+    xᵀ·dy that LoRA exists to avoid. This forms W + scale·A·B once per call (in, r, out: no token dimension), runs
+    one product forward and one backward for dx, and gets dA = scale·xᵀ·(dy·Bᵀ) and dB = scale·(x·A)ᵀ·dy from
+    (tokens, r) products. The variables are read as a layer reads them (in x's dtype: bfloat16 under a mixed
+    policy), W + scale·A·B is summed in float32 and cast back. With B = 0 the product is x·W exactly.
+    """
+    dtype = x.dtype
+    a32, b32, kernel32 = (tf.cast(tf.convert_to_tensor(v), tf.float32) for v in (lora_a, lora_b, kernel))
+
+    @tf.custom_gradient
+    def product(x, a32, b32):
+        weight = tf.cast(kernel32 + tf.matmul(a32, b32) * scale, dtype)
+        fan_in, units = int(weight.shape[0]), int(weight.shape[1])
+        rows = tf.reshape(x, [-1, fan_in])
+        out = tf.reshape(tf.matmul(rows, weight), tf.concat([tf.shape(x)[:-1], [units]], 0))
+
+        def grad(dy):
+            dy_rows = tf.reshape(dy, [-1, units])
+            dx = tf.reshape(tf.matmul(dy_rows, weight, transpose_b=True), tf.shape(x))
+            a, b = tf.cast(a32, dtype), tf.cast(b32, dtype)
+            da = tf.matmul(rows, tf.matmul(dy_rows, b, transpose_b=True), transpose_a=True)
+            db = tf.matmul(tf.matmul(rows, a), dy_rows, transpose_a=True)
+            return dx, tf.cast(da, tf.float32) * scale, tf.cast(db, tf.float32) * scale
+
+        return out, grad
+
+    return product(x, a32, b32)
