@@ -1,14 +1,18 @@
 """Training-step speed at MiniLM's geometry: transformers' TFBertForSequenceClassification vs tfbig's encoder.
 
-Measures in one run, batch 32 × 128 tokens, random weights, Adam, the same hand-written train step for all:
+Measures in one run, batch 32 × 128 tokens, random weights, Adam (Keras' for transformers, tfbig's fused one
+— what `train.optimizer: adam` builds — for tfbig), the same hand-written train step for all:
 HF fp32, ours fp32, ours mixed_bfloat16, and the machine's fp32/bf16 matmul peak. The timed steps of the
 three models are taken in turn, so that the load of a shared machine weighs on all of them alike.
-Model FLOPs per step are 6·N·tokens (N: parameters of all matrix products, i.e. without the embedding
-tables) plus the attention products 12·layers·B·T²·hidden; MFU divides the achieved FLOP/s by the
-matmul peak of the same precision (2048² products, best seen during the run). On a shared machine the
+The batch's lengths are drawn between T/2 and T, a quarter of its positions padding, as in real batches.
+Model FLOPs per step are 6·N·tokens, tokens the real (unpadded) ones (N: parameters of all matrix products,
+i.e. without the embedding tables), plus the attention products 12·layers·B·T²·hidden over the padded length;
+work on padded tokens is not counted: tfbig's encoder skips it in training (tfbig.layers.unpad), transformers
+computes it. MFU divides the achieved FLOP/s by the matmul peak of the same precision (2048² products, best
+seen during the run). On a shared machine the
 ratios, measured side by side, are the reliable figures; absolute rates and MFU follow the load.
 
-    python benchmarks/train_step.py [--steps 8] [--warmup 2] [--jit]
+    python benchmarks/train_step.py [--steps 8] [--warmup 2] [--jit] [--padded]
 
 The last line printed is one JSON object: hf_ex_per_s, fp32_ex_per_s, bf16_ex_per_s, speedup_vs_hf (the faster
 side's), mfu_fp32, mfu_bf16, fp32_vs_hf, bf16_vs_hf, and the two matmul peaks (peak_fp32_gflops, peak_bf16_gflops).
@@ -45,20 +49,23 @@ def hf_model():
     return model, lambda x, training: model(**x, training=training).logits
 
 
-def our_model():
+def our_model(unpad: bool = True):
     from tfbig.train.task_model import TextClassifier
     from tfbig.models.encoder import BertEncoder
 
-    model = TextClassifier(BertEncoder(**GEOMETRY), CLASSES)
+    encoder = BertEncoder(**GEOMETRY)
+    encoder.unpad = unpad
+    model = TextClassifier(encoder, CLASSES)
     return model, lambda x, training: model(x, training=training)
 
 
-def make_step(build, precision: str, jit: bool):
-    """Builds a model under `precision`; returns (its traced train step, matrix-product parameter count)."""
+def make_step(build, precision: str, jit: bool, adam=None):
+    """Builds a model under `precision`; returns (its traced train step, matrix-product parameter count).
+    adam: the optimizer class (Keras' Adam when None)."""
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(0)
     model, logits_of = build()
-    optimizer = keras.optimizers.Adam(1e-5)
+    optimizer = (adam or keras.optimizers.Adam)(1e-5)
 
     @tf.function(jit_compile=jit)
     def step(x, y):
@@ -110,9 +117,10 @@ def time_steps(steps: dict, n: int, warmup: int, probes: dict, probe_n: int = 20
     return {name: sorted(t)[len(t) // 2] for name, t in times.items()}, peaks
 
 
-def step_flops(n_params: int) -> float:
+def step_flops(n_params: int, tokens: int) -> float:
+    """Model FLOPs of one step on `tokens` real tokens: 6·N per token and the attention products."""
     g = GEOMETRY
-    return 6 * n_params * BATCH * LENGTH + 12 * g["num_hidden_layers"] * BATCH * LENGTH ** 2 * g["hidden_size"]
+    return 6 * n_params * tokens + 12 * g["num_hidden_layers"] * BATCH * LENGTH ** 2 * g["hidden_size"]
 
 
 def main():
@@ -120,18 +128,27 @@ def main():
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--jit", action="store_true", help="XLA-compile our train steps (measured slower on CPU)")
+    parser.add_argument("--padded", action="store_true",
+                        help="also time our fp32 step computing the padded positions (unpad off) with Keras' Adam: "
+                             "key fp32_padded_vs_hf")
     args = parser.parse_args()
 
+    from tfbig.train.fused_adam import FusedAdam
+
     built = {"hf fp32": make_step(hf_model, "float32", False),
-             "ours fp32": make_step(our_model, "float32", args.jit),
-             "ours bf16": make_step(our_model, "mixed_bfloat16", args.jit)}
+             "ours fp32": make_step(our_model, "float32", args.jit, FusedAdam),
+             "ours bf16": make_step(our_model, "mixed_bfloat16", args.jit, FusedAdam)}
+    if args.padded:  # and with Keras' Adam: the step as it was before both
+        built["ours fp32 padded"] = make_step(lambda: our_model(unpad=False), "float32", args.jit)
+    tokens = int(tf.reduce_sum(make_batch()[0]["attention_mask"]))
     seconds, peaks = time_steps({name: step for name, (step, _) in built.items()}, args.steps, args.warmup,
                                 {"fp32": matmul_probe(tf.float32), "bf16": matmul_probe(tf.bfloat16)})
     peak32, peak16 = peaks["fp32"], peaks["bf16"]
-    print(f"matmul peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s")
+    print(f"matmul peak: fp32 {peak32 / 1e9:.0f} GFLOP/s, bf16 {peak16 / 1e9:.0f} GFLOP/s; "
+          f"{tokens} real tokens of {BATCH * LENGTH}")
     ex_per_s, mfu = {}, {}
     for name, (_, n_params) in built.items():
-        flops = step_flops(n_params)
+        flops = step_flops(n_params, tokens)
         ex_per_s[name] = BATCH / seconds[name]
         mfu[name] = flops / seconds[name] / (peak16 if "bf16" in name else peak32)
         print(f"{name:10s} {seconds[name]:.3f} s/step  {ex_per_s[name]:6.1f} ex/s  "
@@ -139,6 +156,7 @@ def main():
               f"(N={n_params / 1e6:.2f}M, {flops / 1e9:.0f} GFLOP/step)")
     hf = ex_per_s["hf fp32"]
     print(f"ours fp32 / hf: {ex_per_s['ours fp32'] / hf:.2f}x   ours bf16 / hf: {ex_per_s['ours bf16'] / hf:.2f}x")
+    extra = {"fp32_padded_vs_hf": round(ex_per_s["ours fp32 padded"] / hf, 3)} if args.padded else {}
     print(json.dumps({
         "hf_ex_per_s": round(hf, 2), "fp32_ex_per_s": round(ex_per_s["ours fp32"], 2),
         "bf16_ex_per_s": round(ex_per_s["ours bf16"], 2),
@@ -146,6 +164,7 @@ def main():
         "mfu_fp32": round(mfu["ours fp32"], 3), "mfu_bf16": round(mfu["ours bf16"], 3),
         "fp32_vs_hf": round(ex_per_s["ours fp32"] / hf, 3), "bf16_vs_hf": round(ex_per_s["ours bf16"] / hf, 3),
         "peak_fp32_gflops": round(peak32 / 1e9, 1), "peak_bf16_gflops": round(peak16 / 1e9, 1),
+        "real_token_share": round(tokens / (BATCH * LENGTH), 3), **extra,
     }))
 
 

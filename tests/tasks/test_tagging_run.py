@@ -68,6 +68,11 @@ def test_fresh_process_serves_the_in_memory_tags(tagging_run):
     y, outputs = split_outputs(model, test, data.task, data.tokenizer, 4)
     predicted = outputs.argmax(-1)
     want = [[data.task.labels[p] for p, t in zip(ps, ts) if t != -100] for ps, ts in zip(predicted, y)]
+    top2 = np.sort(outputs, axis=-1)[..., -2:]
+    # a word whose two best logits are within float rounding of each other (the export's fused products
+    # round differently) may go either way: every other word must get the in-memory tag
+    clear = [[m > 1e-3 for m, t in zip(ms, ts) if t != -100] for ms, ts in zip(top2[..., 1] - top2[..., 0], y)]
+    assert sum(map(sum, clear)) >= 0.9 * sum(map(len, clear))
     texts = [" ".join(w) for w in test.words]
     script = (
         "import json, sys\nimport tensorflow as tf, tensorflow_text\n"
@@ -85,7 +90,9 @@ def test_fresh_process_serves_the_in_memory_tags(tagging_run):
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
-    assert [row[:len(w)] for row, w in zip(got["words"], want)] == want
+    assert [[g for g, c in zip(row, cs) if c] for row, cs in zip(got["words"], clear)] == \
+        [[t for t, c in zip(w, cs) if c] for w, cs in zip(want, clear)]
+    assert [len(row[:len(w)]) for row, w in zip(got["words"], want)] == [len(w) for w in want]
     for i, text in enumerate(texts):  # the tiny lexicon has no punctuation inside words: the same words
         n = len(test.words[i])
         assert got["text_tags"][i][:n] == got["words"][i][:n]

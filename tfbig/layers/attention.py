@@ -82,7 +82,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.fused_qkv = None
 
     def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False, length=None,
-             first_token_only=False):
+             first_token_only=False, unpadding=None):
         """(B, T, H) -> (B, T, H); with return_attention_scores also the float32 probabilities (B, N, T, T)
         before dropout (distillation's attention term).
 
@@ -91,7 +91,12 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         first_token_only (inference): only the first position attends (keys and values from all): the output is
         (B, 1, H), or its rows (B, H), and the probabilities (B, N, 1, T) — what a last block computes when
         only its [CLS] state is read.
+        unpadding (training): a tfbig.layers.unpad.Unpadding; `inputs` are then the (n, H) rows of the real
+        tokens only, and so is the output: the queries, keys and values are scattered to (B, T) for the products.
         """
+        if training and unpadding is not None:
+            return self._attend(inputs, unpadding.batch, unpadding.length, attention_mask, training,
+                                return_attention_scores, unpadding=unpadding)
         if training:
             batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]
             return self._attend(inputs, batch, length, attention_mask, training, return_attention_scores)
@@ -123,11 +128,14 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         return FusedProjection(np.concatenate(kernels, axis=1), np.concatenate(biases), self.compute_dtype)
 
     def _attend(self, inputs, batch, length, attention_mask, training, return_attention_scores,
-                first_token_only=False):
+                first_token_only=False, unpadding=None):
         """The attention of (B, T, H) inputs, or of (B·T, H) rows (then the output is rows too); with
-        first_token_only (rows only) that of the first position of each sequence: (B, H) rows."""
+        first_token_only (rows only) that of the first position of each sequence: (B, H) rows; with unpadding,
+        that of the (n, H) rows of the real tokens: (n, H) rows."""
 
-        def heads(x, positions=length):  # (B, T, H) or (B·T, H) -> (B, N, T, D)
+        def heads(x, positions=length):  # (B, T, H) or (B·T, H) (or the real tokens' (n, H)) -> (B, N, T, D)
+            if unpadding is not None:
+                x = unpadding.scatter(x)
             return tf.transpose(tf.reshape(x, [batch, positions, self.num_heads, self.head_size]), [0, 2, 1, 3])
 
         if self.fused_qkv is not None and not training:
@@ -147,7 +155,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         probs32 = tf.nn.softmax(scores, axis=-1)
         context = tf.matmul(self.dropout(tf.cast(probs32, v.dtype), training=training), v)  # (B, N, T, D)
         shape = [batch, length, self.hidden_size] if inputs.shape.rank == 3 else [-1, self.hidden_size]
-        output = self.output_dense(tf.reshape(tf.transpose(context, [0, 2, 1, 3]), shape))
+        context = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), shape)
+        if unpadding is not None:
+            context = unpadding.gather(context)
+        output = self.output_dense(context)
         return (output, probs32) if return_attention_scores else output
 
     def get_config(self):

@@ -52,7 +52,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         return x + tf.cast(self.dropout(sublayer_out, training=training), x.dtype)
 
     def call(self, inputs, attention_mask=None, training=None, return_attention_scores=False,
-             first_token_only=False):
+             first_token_only=False, unpadding=None):
         """(B, T, H) -> (B, T, H) in float32; with return_attention_scores also the block's attention
         probabilities (B, N, T, T).
 
@@ -62,9 +62,13 @@ class TransformerEncoderBlock(keras.layers.Layer):
         (B, T, H) graph, whose tensordot puts a reshape between each MatMul and its BiasAdd.
         first_token_only (inference): the block's output at the first position only, (B, 1, H) (its
         probabilities (B, N, 1, T)): the keys and values of every position, then one query, one residual, one
-        feed-forward row per sequence — what a last block computes when only its [CLS] state is read."""
+        feed-forward row per sequence — what a last block computes when only its [CLS] state is read.
+        unpadding (training): a tfbig.layers.unpad.Unpadding; `inputs` and the output are then the (n, H) rows of
+        the real tokens only (tfbig.layers.unpad)."""
         x = tf.cast(inputs, tf.float32)
-        if not training:
+        if training and unpadding is not None:
+            x, probs = self._sublayers(x, attention_mask, training, None, unpadding=unpadding)
+        elif not training:
             shape = tf.shape(x)
             rows, probs = self._sublayers(tf.reshape(x, [-1, self.hidden_size]), attention_mask, False, shape[1],
                                           first_token_only)
@@ -73,9 +77,10 @@ class TransformerEncoderBlock(keras.layers.Layer):
             x, probs = self._sublayers(x, attention_mask, training, None)
         return (x, probs) if return_attention_scores else x
 
-    def _sublayers(self, x, attention_mask, training, length, first_token_only=False):
-        """Attention and feed-forward with their residuals and LayerNorms, on (B, T, H) or (B·T, H) rows;
-        first_token_only (rows): of the first row of each sequence, (B, H) rows out."""
+    def _sublayers(self, x, attention_mask, training, length, first_token_only=False, unpadding=None):
+        """Attention and feed-forward with their residuals and LayerNorms, on (B, T, H) or (B·T, H) rows (or the
+        real tokens' (n, H) rows with unpadding); first_token_only (rows): of the first row of each sequence,
+        (B, H) rows out."""
 
         def norm(layer, y):  # a LayerNormalization fixes its input's rank when built: rows go in as (1, B·T, H)
             return layer(y) if y.shape.rank == 3 else tf.reshape(layer(y[tf.newaxis]), [-1, self.hidden_size])
@@ -83,7 +88,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         attend = norm(self.attention_layer_norm, x) if self.norm_first else x
         attended, probs = self.attention(attend, attention_mask=attention_mask, training=training,
                                          return_attention_scores=True, length=length,
-                                         first_token_only=first_token_only)
+                                         first_token_only=first_token_only, unpadding=unpadding)
         if first_token_only:  # the residual stream of the first positions: (B, H)
             x = tf.reshape(x, [-1, length, self.hidden_size])[:, 0]
         if self.norm_first:

@@ -17,16 +17,17 @@ except ImportError:  # pragma: no cover - another TensorFlow layout; graph mode 
     stop_recording = contextlib.nullcontext
 
 
-def recomputed_call(block, x, attention_mask, training, return_attention_scores=False):
+def recomputed_call(block, x, attention_mask, training, return_attention_scores=False, unpadding=None):
     """`block(x, ...)` with the same values and gradients, its activations recomputed in the backward pass.
 
-    x: (B, T, H) float32. attention_mask: (B, 1, 1, T) additive (no gradient flows to it).
+    x: (B, T, H) float32, or the real tokens' (n, H) rows with unpadding (tfbig.layers.unpad.Unpadding).
+    attention_mask: (B, 1, 1, T) additive (no gradient flows to it).
     Returns what `block` returns (with return_attention_scores, (x, probabilities)).
     """
 
     def call(inputs):
         return block(inputs, attention_mask=attention_mask, training=training,
-                     return_attention_scores=return_attention_scores)
+                     return_attention_scores=return_attention_scores, unpadding=unpadding)
 
     @tf.custom_gradient
     def forward(inputs):

@@ -5,6 +5,7 @@ from tfbig.layers.attention import additive_mask
 from tfbig.layers.feed_forward import HIDDEN_ACTS
 from tfbig.layers.initializers import serialize_initializer
 from tfbig.layers.recompute import recomputed_call
+from tfbig.layers.unpad import Unpadding, in_xla_context
 
 
 
@@ -74,6 +75,9 @@ class BertEncoder(keras.Model):
         # True while an export traces a model that reads only the [CLS] state (tfbig.export.fused): at inference
         # the last block then computes its first position only, and "sequence_output" is (B, 1, H).
         self.first_token_only = False
+        # Training runs the blocks on the real tokens' rows only (tfbig.layers.unpad) when the batch has an
+        # attention mask and the step is not compiled by XLA; False computes every padded position as well.
+        self.unpad = True
 
     def enable_recompute(self) -> None:
         """Training recomputes each block's activations in the backward pass (train.recompute: blocks)."""
@@ -84,25 +88,34 @@ class BertEncoder(keras.Model):
         "hidden_states": the embedding output then every block's output, L+1 × (B, T, H), and "attentions":
         every block's probabilities, L × (B, heads, T, T), as Hugging Face's TFBertModel returns them."""
         input_ids = inputs["input_ids"]
-        mask = inputs.get("attention_mask")
-        mask = additive_mask(mask if mask is not None else tf.ones_like(input_ids))  # (B, 1, 1, T)
+        given = inputs.get("attention_mask")
+        mask = additive_mask(given if given is not None else tf.ones_like(input_ids))  # (B, 1, 1, T)
         x = self.embeddings({"input_ids": input_ids, "token_type_ids": inputs.get("token_type_ids")},
                             training=training)
         states = [tf.cast(x, tf.float32)] if output_hidden_states else []  # no extra op unless asked
         attentions = []
+        unpadding = None
+        if self.unpad and training and given is not None and not in_xla_context():
+            unpadding = Unpadding(given)
+            x = unpadding.gather(tf.cast(x, tf.float32))  # (n, H): the real tokens
         recompute = self.recompute and bool(training)
         first_only = self.first_token_only and not training and not output_hidden_states and not output_attentions
         for i, block in enumerate(self.blocks):
             if recompute:  # probabilities only when asked: an output of a recomputed block is kept
-                out = recomputed_call(block, x, mask, training, return_attention_scores=output_attentions)
+                out = recomputed_call(block, x, mask, training, return_attention_scores=output_attentions,
+                                      unpadding=unpadding)
                 x, probs = out if output_attentions else (out, None)
             elif first_only and i == len(self.blocks) - 1:
                 x, probs = block(x, attention_mask=mask, training=training, return_attention_scores=True,
                                  first_token_only=True)
             else:
-                x, probs = block(x, attention_mask=mask, training=training, return_attention_scores=True)
-            states.append(x)
+                x, probs = block(x, attention_mask=mask, training=training, return_attention_scores=True,
+                                 unpadding=unpadding)
+            if output_hidden_states:
+                states.append(x if unpadding is None else unpadding.padded(x))
             attentions.append(probs)
+        if unpadding is not None:
+            x = unpadding.padded(x)  # (B, T, H), zeros at the padded positions
         if self.final_layer_norm is not None:
             x = self.final_layer_norm(x)
         out = {"sequence_output": x, "pooled_output": self.pooler(x)}

@@ -7,6 +7,7 @@ gradient λ·w Adam then rescales — with Adam the two differ; with plain SGD t
 from tfbig._keras import keras, tf
 from tfbig.config import check_choice
 from tfbig.names import DECAYS, OPTIMIZERS
+from tfbig.train.fused_adam import FusedAdam, FusedAdamW
 
 
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -53,9 +54,9 @@ def build_optimizer(train_cfg, total_steps: int):
                      t.decay_power)
     kw = {"global_clipnorm": t.clip_norm} if t.clip_norm > 0 else {}
     if t.optimizer == "adam":
-        return keras.optimizers.Adam(lr, **kw)
+        return FusedAdam(lr, **kw)  # Keras' Adam, one fused kernel per variable
     if t.optimizer == "adamw":
-        opt = keras.optimizers.AdamW(lr, weight_decay=t.weight_decay, **kw)
+        opt = FusedAdamW(lr, weight_decay=t.weight_decay, **kw)
         opt.exclude_from_weight_decay(var_names=list(t.penalty_exclude))
         return opt
     if t.optimizer == "lamb":
