@@ -19,7 +19,7 @@ def test_constant_schedule_after_warmup():
     assert [float(s(tf.constant(i))) for i in (0, 1, 5, 9)] == pytest.approx([1.0, 2.0, 2.0, 2.0])
 
 
-@pytest.mark.parametrize("name,cls", [("adam", "Adam"), ("adamw", "AdamW"), ("adagrad", "Adagrad"), ("sgd", "SGD")])
+@pytest.mark.parametrize("name,cls", [("adam", "FusedAdam"), ("adamw", "FusedAdamW"), ("adagrad", "Adagrad"), ("sgd", "SGD")])
 def test_optimizers_by_name(name, cls):
     opt = build_optimizer(TrainConfig(optimizer=name, clip_norm=1.0, weight_decay=0.01), total_steps=100)
     assert type(opt).__name__ == cls and opt.global_clipnorm == 1.0
