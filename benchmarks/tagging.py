@@ -10,7 +10,10 @@ floor, and tfbig's train-step throughput vs transformers' TFBertForTokenClassifi
    pieces, DataCollatorForTokenClassification, TFBertForTokenClassification + model.fit (its built-in
    masked loss). tfbig: TaskModel with the tagging head on tfbig's encoder, its own pipeline (bucketed).
    The first epoch of each is a warm-up (tracing); then timed epochs of the two in turn, the best of each.
-3. distill_kept: null (distillation of the tagger is not benchmarked yet).
+3. distill_kept: per seed, a 1-layer student (the teacher's embeddings and layer 0) distilled from that seed's
+   teacher on the same split (per-piece KL at the labelled pieces, distill.alpha 0.5, the same epochs and lr);
+   its test token accuracy over the teacher's, and `student_speedup`, its inference tokens/s over the
+   teacher's on the test split (best of 3 passes each, in turn).
 
     python benchmarks/tagging.py            # the full run (hours on 2 CPU cores; minutes on a GPU)
     python benchmarks/tagging.py --quick    # a smoke run: 400 sentences, 1 seed, 1 epoch, a few timed steps
@@ -50,18 +53,61 @@ def write_subset(path: str, n: int) -> str:
     return path
 
 
-def accuracy_run(tmp: str, source: str, seed: int, epochs: int, lr: float = LR) -> dict:
-    from tfbig.jobs.train_job import train_run
-
-    sets = {"name": f"pos-{seed}", "output_dir": os.path.join(tmp, "runs"), "export_dir": os.path.join(tmp, "exports"),
+def _run_sets(tmp: str, name: str, source: str, seed: int, epochs: int, lr: float) -> dict:
+    return {"name": name, "output_dir": os.path.join(tmp, "runs"), "export_dir": os.path.join(tmp, "exports"),
             "task": "tagging", "data.source": source, "data.format": "word_tag" if source != "oanc_pos" else "auto",
             "data.test_fraction": 0.1, "data.val_fraction": 0.1, "data.seed": seed, "seed": seed,
             "data.batch_size": BATCH, "data.max_length": MAX_LENGTH, "train.epochs": epochs,
-            "train.learning_rate": lr, "train.baseline": True, "train.monitor": "val_token_accuracy",
-            "train.early_stopping_patience": 0}
-    report = train_run(load_config(None, [f"{k}={v}" for k, v in sets.items()]))
+            "train.learning_rate": lr, "train.monitor": "val_token_accuracy", "train.early_stopping_patience": 0}
+
+
+def accuracy_run(tmp: str, source: str, seed: int, epochs: int, lr: float = LR) -> dict:
+    from tfbig.jobs.train_job import train_run
+
+    sets = _run_sets(tmp, f"pos-{seed}", source, seed, epochs, lr) | {"train.baseline": True}
+    cfg = load_config(None, [f"{k}={v}" for k, v in sets.items()])
+    report = train_run(cfg)
     return {"acc": report["token_accuracy"], "baseline": report["baseline"]["token_accuracy"],
-            "seconds": report["train_seconds"]}
+            "seconds": report["train_seconds"], "run_dir": cfg.run_dir}
+
+
+def distill_run_of(tmp: str, source: str, seed: int, epochs: int, lr: float, teacher_dir: str) -> dict:
+    """A 1-layer student (the teacher's embeddings and its layer 0) distilled from the seed's teacher on the
+    same split: per-piece KL at the labelled pieces mixed with the hard tags (distill.alpha 0.5)."""
+    from tfbig.distill.config import load_distill_config
+    from tfbig.jobs.distill_job import distill_run
+
+    sets = _run_sets(tmp, f"pos-student-{seed}", source, seed, epochs, lr) | {
+        "student.num_layers": 1, "student.teacher_layers": "[0]", "distill.alpha": 0.5}
+    cfg = load_distill_config(None, [f"{k}={v}" for k, v in sets.items()], teachers=[teacher_dir])
+    report = distill_run(cfg)
+    return {"acc": report["token_accuracy"], "seconds": report["train_seconds"], "run_dir": cfg.run_dir}
+
+
+def forward_tokens_per_s(run_dirs: dict, rounds: int = 3) -> dict:
+    """Best inference tokens/s of each named run's model on its test split (the run's own pipeline, batch 32),
+    the runs taken in turn."""
+    from tfbig.runs.folder import RunFolder
+    from tfbig.train.data import load_run_data
+
+    sides = {}
+    for name, run_dir in run_dirs.items():
+        folder = RunFolder(run_dir)
+        data = load_run_data(folder.read_config())
+        ds = data.task.split_dataset(data.splits.test, data.tokenizer, BATCH).map(lambda x, *rest: x).cache()
+        tokens = float(ds.reduce(0.0, lambda n, b: n + tf.reduce_sum(tf.cast(b["attention_mask"], tf.float32))))
+        model = folder.load_model()
+        step = tf.function(lambda b, m=model: m(b, training=False), reduce_retracing=True)
+        for b in ds:
+            step(b)  # traced, and the cache filled
+        sides[name] = (lambda s=step, d=ds: [s(b) for b in d], tokens)
+    best = {name: 0.0 for name in sides}
+    for _ in range(rounds):
+        for name, (run, tokens) in sides.items():
+            start = time.perf_counter()
+            run()
+            best[name] = max(best[name], tokens / (time.perf_counter() - start))
+    return best
 
 
 def first_piece_labels(enc, tags, index):
@@ -150,6 +196,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="timed epochs of each, taken in turn")
     parser.add_argument("--learning-rate", type=float, default=LR, help="of the accuracy runs")
     parser.add_argument("--sentences", type=int, default=0, help="the first N OANC sentences only (0: all)")
+    parser.add_argument("--no-distill", action="store_true", help="skip the 1-layer students")
     args = parser.parse_args()
     seeds, epochs, n_through = (1, 1, 4 * BATCH) if args.quick else (args.seeds, args.epochs,
                                                                       args.throughput_sentences)
@@ -157,12 +204,25 @@ def main():
 
     model_dir = default_model_dir()
     subset = 0
+    kept, speed = [], []
     with tempfile.TemporaryDirectory() as tmp:
         subset = 400 if args.quick else args.sentences
         source = write_subset(os.path.join(tmp, f"oanc{subset}.txt"), subset) if subset else "oanc_pos"
-        runs = [accuracy_run(tmp, source, seed, epochs, args.learning_rate) for seed in range(seeds)]
-    for seed, r in enumerate(runs):
-        print(f"seed {seed}: token accuracy {r['acc']:.4f}  baseline {r['baseline']:.4f}  fit {r['seconds']:.0f} s")
+        runs = []
+        for seed in range(seeds):
+            r = accuracy_run(tmp, source, seed, epochs, args.learning_rate)
+            runs.append(r)
+            print(f"seed {seed}: token accuracy {r['acc']:.4f}  baseline {r['baseline']:.4f}  "
+                  f"fit {r['seconds']:.0f} s", flush=True)
+            if args.no_distill:
+                continue
+            s = distill_run_of(tmp, source, seed, epochs, args.learning_rate, r["run_dir"])
+            rates = forward_tokens_per_s({"teacher": r["run_dir"], "student": s["run_dir"]})
+            kept.append(s["acc"] / r["acc"])
+            speed.append(rates["student"] / rates["teacher"])
+            print(f"seed {seed}: 1-layer student {s['acc']:.4f} ({kept[-1]:.1%} of the teacher), inference "
+                  f"{rates['student']:.0f} vs {rates['teacher']:.0f} tokens/s ({speed[-1]:.2f}x), "
+                  f"fit {s['seconds']:.0f} s", flush=True)
     sentences = list(oanc_sentences())[:n_through]
     words, tags = [w for w, _ in sentences], [t for _, t in sentences]
     labels = sorted({t for ts in tags for t in ts})
@@ -175,7 +235,10 @@ def main():
                       "pos_baseline_acc": round(float(np.mean([r["baseline"] for r in runs])), 4),
                       "train_seconds": round(float(np.mean([r["seconds"] for r in runs])), 1),
                       "hf_tokens_per_s": round(hf, 1), "tfbig_tokens_per_s": round(ours, 1),
-                      "speedup": round(ours / hf, 3), "distill_kept": None, "quick": bool(args.quick),
+                      "speedup": round(ours / hf, 3), "distill_kept": round(float(np.mean(kept)), 4) if kept else None,
+                      "distill_kept_std": round(float(np.std(kept)), 4) if kept else None,
+                      "student_speedup": round(float(np.mean(speed)), 2) if speed else None,
+                      "pos_acc_std": round(float(np.std([r["acc"] for r in runs])), 4), "quick": bool(args.quick),
                       "sentences": subset or "all", "seeds": seeds, "epochs": epochs,
                       "learning_rate": args.learning_rate}))
 
