@@ -87,3 +87,5 @@ def test_an_xla_step_computes_the_padded_positions():
     seq = out["sequence_output"].numpy()
     np.testing.assert_allclose(seq, padded_out["sequence_output"].numpy(), atol=1e-5)
     assert seq[~REAL].any()  # computed, as the padded path does
+    for a, b in zip(grads, padded_grads):
+        np.testing.assert_allclose(a, b, atol=1e-4)
