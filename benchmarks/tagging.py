@@ -13,7 +13,7 @@ floor, and tfbig's train-step throughput vs transformers' TFBertForTokenClassifi
 3. distill_kept: per seed, a 1-layer student (the teacher's embeddings and layer 0) distilled from that seed's
    teacher on the same split (per-piece KL at the labelled pieces, distill.alpha 0.5, the same epochs and lr);
    its test token accuracy over the teacher's, and `student_speedup`, its inference tokens/s over the
-   teacher's on the test split (best of 3 passes each, in turn).
+   teacher's on the test split at batch 64, batches in memory (best of 3 passes each, in turn).
 
     python benchmarks/tagging.py            # the full run (hours on 2 CPU cores; minutes on a GPU)
     python benchmarks/tagging.py --quick    # a smoke run: 400 sentences, 1 seed, 1 epoch, a few timed steps
@@ -84,9 +84,9 @@ def distill_run_of(tmp: str, source: str, seed: int, epochs: int, lr: float, tea
     return {"acc": report["token_accuracy"], "seconds": report["train_seconds"], "run_dir": cfg.run_dir}
 
 
-def forward_tokens_per_s(run_dirs: dict, rounds: int = 3) -> dict:
-    """Best inference tokens/s of each named run's model on its test split (the run's own pipeline, batch 32),
-    the runs taken in turn."""
+def forward_tokens_per_s(run_dirs: dict, rounds: int = 3, batch_size: int = 64) -> dict:
+    """Best inference tokens/s of each named run's model on its test split (the run's own bucketed batches of
+    `batch_size`, read into memory first so that only the model is timed), the runs taken in turn."""
     from tfbig.runs.folder import RunFolder
     from tfbig.train.data import load_run_data
 
@@ -94,13 +94,13 @@ def forward_tokens_per_s(run_dirs: dict, rounds: int = 3) -> dict:
     for name, run_dir in run_dirs.items():
         folder = RunFolder(run_dir)
         data = load_run_data(folder.read_config())
-        ds = data.task.split_dataset(data.splits.test, data.tokenizer, BATCH).map(lambda x, *rest: x).cache()
-        tokens = float(ds.reduce(0.0, lambda n, b: n + tf.reduce_sum(tf.cast(b["attention_mask"], tf.float32))))
+        batches = list(data.task.split_dataset(data.splits.test, data.tokenizer, batch_size).map(lambda x, *_: x))
+        tokens = float(sum(int(tf.reduce_sum(b["attention_mask"])) for b in batches))
         model = folder.load_model()
         step = tf.function(lambda b, m=model: m(b, training=False), reduce_retracing=True)
-        for b in ds:
-            step(b)  # traced, and the cache filled
-        sides[name] = (lambda s=step, d=ds: [s(b) for b in d], tokens)
+        for b in batches:
+            step(b)  # traced
+        sides[name] = (lambda s=step, bs=batches: [s(b) for b in bs][-1].numpy(), tokens)
     best = {name: 0.0 for name in sides}
     for _ in range(rounds):
         for name, (run, tokens) in sides.items():
