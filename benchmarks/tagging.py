@@ -12,8 +12,11 @@ floor, and tfbig's train-step throughput vs transformers' TFBertForTokenClassifi
    The first epoch of each is a warm-up (tracing); then timed epochs of the two in turn, the best of each.
 3. distill_kept: per seed, a 1-layer student (the teacher's embeddings and layer 0) distilled from that seed's
    teacher on the same split (per-piece KL at the labelled pieces, distill.alpha 0.5, the same epochs and lr);
-   its test token accuracy over the teacher's, and `student_speedup`, its inference tokens/s over the
-   teacher's on the test split at batch 64, batches in memory (best of 3 passes each, in turn).
+   its test token accuracy over the teacher's; `student_speedup`, its inference tokens/s over the teacher's at
+   64 × 128 tokens (the shape benchmarks/distill.py measures the classification students at), and
+   `student_speedup_test_split`, the same on the test sentences' bucketed batches of 64, in memory (best of 3
+   passes each, the two in turn). `--speed-only` measures both on untrained models (speed does not depend on
+   the weights).
 
     python benchmarks/tagging.py            # the full run (hours on 2 CPU cores; minutes on a GPU)
     python benchmarks/tagging.py --quick    # a smoke run: 400 sentences, 1 seed, 1 epoch, a few timed steps
@@ -84,30 +87,64 @@ def distill_run_of(tmp: str, source: str, seed: int, epochs: int, lr: float, tea
     return {"acc": report["token_accuracy"], "seconds": report["train_seconds"], "run_dir": cfg.run_dir}
 
 
-def forward_tokens_per_s(run_dirs: dict, rounds: int = 3, batch_size: int = 64) -> dict:
-    """Best inference tokens/s of each named run's model on its test split (the run's own bucketed batches of
-    `batch_size`, read into memory first so that only the model is timed), the runs taken in turn."""
-    from tfbig.runs.folder import RunFolder
-    from tfbig.train.data import load_run_data
-
+def inference_sides(models: dict, batches: list) -> dict:
+    """{name: (a function running the model's inference over the in-memory batches, their real tokens)}, traced."""
+    tokens = float(sum(int(tf.reduce_sum(b["attention_mask"])) for b in batches))
     sides = {}
-    for name, run_dir in run_dirs.items():
-        folder = RunFolder(run_dir)
-        data = load_run_data(folder.read_config())
-        batches = list(data.task.split_dataset(data.splits.test, data.tokenizer, batch_size).map(lambda x, *_: x))
-        tokens = float(sum(int(tf.reduce_sum(b["attention_mask"])) for b in batches))
-        model = folder.load_model()
+    for name, model in models.items():
         step = tf.function(lambda b, m=model: m(b, training=False), reduce_retracing=True)
         for b in batches:
             step(b)  # traced
-        sides[name] = (lambda s=step, bs=batches: [s(b) for b in bs][-1].numpy(), tokens)
-    best = {name: 0.0 for name in sides}
-    for _ in range(rounds):
-        for name, (run, tokens) in sides.items():
-            start = time.perf_counter()
-            run()
-            best[name] = max(best[name], tokens / (time.perf_counter() - start))
-    return best
+        sides[name] = (lambda s=step: [s(b) for b in batches][-1].numpy(), tokens)
+    return sides
+
+
+def student_speed(teacher, student, test_batches: list, rounds: int = 3) -> dict:
+    """The student's inference tokens/s over the teacher's, the two taken in turn (best of `rounds` each):
+    "test_split" on the test sentences' bucketed batches of 64 (read into memory first: only the models are
+    timed), "64x128" on 64 × 128 tokens, the shape benchmarks/distill.py measures the classification students at."""
+    ids = tf.constant(np.random.default_rng(0).integers(1000, 30000, (64, MAX_LENGTH)), tf.int32)
+    fixed = [{"input_ids": ids, "attention_mask": tf.ones_like(ids), "token_type_ids": tf.zeros_like(ids)}] * 4
+    out = {}
+    for name, batches in (("test_split", test_batches), ("64x128", fixed)):
+        best = interleaved_tokens_per_s(inference_sides({"teacher": teacher, "student": student}, batches), rounds)
+        out[name] = best["student"] / best["teacher"]
+        out[f"{name}_tokens_per_s"] = {k: round(v, 1) for k, v in best.items()}
+    return out
+
+
+def run_speed(teacher_dir: str, student_dir: str) -> dict:
+    """student_speed of two finished runs' models on the teacher run's test split."""
+    from tfbig.runs.folder import RunFolder
+    from tfbig.train.data import load_run_data
+
+    data = load_run_data(RunFolder(teacher_dir).read_config())
+    batches = list(data.task.split_dataset(data.splits.test, data.tokenizer, 64).map(lambda x, *_: x))
+    return student_speed(RunFolder(teacher_dir).load_model(), RunFolder(student_dir).load_model(), batches)
+
+
+def untrained_speed(model_dir: str, sentences: list) -> dict:
+    """student_speed of MiniLM with a tagging head and its 1-layer student (its layer 0), untrained heads (speed
+    does not depend on the weights), under the precision `train.precision: auto` picks here, on `sentences`."""
+    from tfbig.data.text_files import Examples
+    from tfbig.data.tokenizer import BertTextTokenizer
+    from tfbig.distill.student import build_student
+    from tfbig.distribute.precision import resolve_precision, set_precision
+    from tfbig.tasks.registry import get_task
+    from tfbig.train.task_model import TaskModel
+
+    precision = resolve_precision("auto", "tfbig", "cpu")
+    set_precision(precision)
+    task = get_task("tagging", sorted({t for _, tags in sentences for t in tags}))
+    teacher = TaskModel.from_pretrained(model_dir, task=task)
+    student = build_student(teacher, task, num_layers=1, teacher_layers=[0], backbone="tfbig")
+    split = Examples()
+    for words, tags in sentences:
+        split.add_words(words, tags)
+    batches = list(task.split_dataset(split, BertTextTokenizer.from_model_dir(model_dir, MAX_LENGTH), 64)
+                   .map(lambda x, *_: x))
+    set_precision("float32")
+    return {"precision": precision, **student_speed(teacher, student, batches)}
 
 
 def first_piece_labels(enc, tags, index):
@@ -197,12 +234,20 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=LR, help="of the accuracy runs")
     parser.add_argument("--sentences", type=int, default=0, help="the first N OANC sentences only (0: all)")
     parser.add_argument("--no-distill", action="store_true", help="skip the 1-layer students")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only the student's speed-up, on untrained models (the last 10%% of OANC's sentences)")
     args = parser.parse_args()
     seeds, epochs, n_through = (1, 1, 4 * BATCH) if args.quick else (args.seeds, args.epochs,
                                                                       args.throughput_sentences)
     from tfbig.model_folder import default_model_dir
 
     model_dir = default_model_dir()
+    if args.speed_only:
+        sentences = list(oanc_sentences())
+        speed = untrained_speed(model_dir, sentences[-len(sentences) // 10:])
+        print(json.dumps({"student_speedup": round(speed["64x128"], 2),
+                          "student_speedup_test_split": round(speed["test_split"], 2), **speed}))
+        return
     subset = 0
     kept, speed = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -217,12 +262,12 @@ def main():
             if args.no_distill:
                 continue
             s = distill_run_of(tmp, source, seed, epochs, args.learning_rate, r["run_dir"])
-            rates = forward_tokens_per_s({"teacher": r["run_dir"], "student": s["run_dir"]})
+            rates = run_speed(r["run_dir"], s["run_dir"])
             kept.append(s["acc"] / r["acc"])
-            speed.append(rates["student"] / rates["teacher"])
+            speed.append(rates)
             print(f"seed {seed}: 1-layer student {s['acc']:.4f} ({kept[-1]:.1%} of the teacher), inference "
-                  f"{rates['student']:.0f} vs {rates['teacher']:.0f} tokens/s ({speed[-1]:.2f}x), "
-                  f"fit {s['seconds']:.0f} s", flush=True)
+                  f"{rates['test_split']:.2f}x the teacher's tokens/s on the test split, {rates['64x128']:.2f}x "
+                  f"at 64 x 128; fit {s['seconds']:.0f} s", flush=True)
     sentences = list(oanc_sentences())[:n_through]
     words, tags = [w for w, _ in sentences], [t for _, t in sentences]
     labels = sorted({t for ts in tags for t in ts})
@@ -237,7 +282,9 @@ def main():
                       "hf_tokens_per_s": round(hf, 1), "tfbig_tokens_per_s": round(ours, 1),
                       "speedup": round(ours / hf, 3), "distill_kept": round(float(np.mean(kept)), 4) if kept else None,
                       "distill_kept_std": round(float(np.std(kept)), 4) if kept else None,
-                      "student_speedup": round(float(np.mean(speed)), 2) if speed else None,
+                      "student_speedup": round(float(np.mean([r["64x128"] for r in speed])), 2) if speed else None,
+                      "student_speedup_test_split": (round(float(np.mean([r["test_split"] for r in speed])), 2)
+                                                     if speed else None),
                       "pos_acc_std": round(float(np.std([r["acc"] for r in runs])), 4), "quick": bool(args.quick),
                       "sentences": subset or "all", "seeds": seeds, "epochs": epochs,
                       "learning_rate": args.learning_rate}))
