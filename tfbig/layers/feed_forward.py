@@ -1,6 +1,5 @@
 """The position-wise feed-forward network of a Transformer block: Dense → GELU → Dense."""
 from tfbig._keras import keras, tf
-from tfbig.layers.gelu import exact_gelu
 from tfbig.layers.initializers import BERT_INITIALIZER, fresh_initializer, serialize_initializer
 from tfbig.layers.lora import LoraDense
 
@@ -12,7 +11,6 @@ ACTIVATIONS = {
     "gelu_approximate": lambda x: tf.nn.gelu(x, approximate=True),  # the tanh approximation
     "relu": tf.nn.relu,
 }
-TRAINING_ACTIVATIONS = {**ACTIVATIONS, "gelu": exact_gelu}  # the same functions; gelu's gradient by hand
 
 
 @keras.utils.register_keras_serializable("tfbig")
@@ -44,9 +42,7 @@ class FeedForward(keras.layers.Layer):
         inference both products run on 2-D rows, so each Dense is MatMul + BiasAdd, which Grappler fuses into
         one _FusedMatMul (with oneDNN on, the GELU too), instead of tensordot's reshape between the MatMul and
         the BiasAdd, which stops the fusion."""
-        if training:
-            return self.output_dense(TRAINING_ACTIVATIONS[self.activation](self.intermediate(inputs)))
-        if inputs.shape.rank == 2:
+        if training or inputs.shape.rank == 2:
             return self.output_dense(ACTIVATIONS[self.activation](self.intermediate(inputs)))
         rows = tf.reshape(inputs, [-1, self.hidden_size])
         out = self.output_dense(ACTIVATIONS[self.activation](self.intermediate(rows)))

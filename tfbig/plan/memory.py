@@ -37,8 +37,7 @@ from tfbig.errors import UserError
 
 GIB = 1024 ** 3
 SLOTS = {"adam": 2, "adamw": 2, "adagrad": 1, "sgd": 0}  # optimizer slot variables per trained weight
-# (B, T, I) tensors an activation's gradient keeps besides its output (tfbig.layers.gelu keeps x and a float32
-# Φ(x): 2 or 3 compute-dtype units; tf.nn.gelu's ops 3)
+# (B, T, I) tensors an activation's gradient keeps besides its output: the ops tf.nn.gelu is made of
 ACTIVATION_KEPT = {"gelu": 3, "gelu_new": 4, "gelu_pytorch_tanh": 4, "relu": 0}
 RUNTIME_WEIGHT_COPIES = 2
 RUNTIME_WORKING_SET = 400 * 1024 ** 2  # bytes: graphs, kernel scratch, allocator arenas (see above)
