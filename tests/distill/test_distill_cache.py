@@ -41,3 +41,16 @@ def _decode(x, tokenizer, texts):
     """Matches each row of ids back to its text (the toy texts tokenize to distinct id rows)."""
     rows = {tuple(tokenizer(tf.constant([t]))["input_ids"].numpy()[0]): t for t in texts}
     return [rows[tuple(r[r != tokenizer.pad_id])] for r in x["input_ids"].numpy()]
+
+
+def test_pairs_cache_the_logits_of_each_pair(teacher_dir, tiny_texts, tokenizer):
+    """A pair split's texts are (a, b) tuples: each row is the teacher's output on both segments."""
+    texts, _ = tiny_texts
+    pairs = list(zip(texts, reversed(texts)))
+    teacher = tiny_classifier(teacher_dir, name="teacher")
+    logits = compute_teacher_logits(teacher, pairs, tokenizer, batch_size=3)
+    live_each = np.concatenate([teacher(tokenizer(tf.constant([a]), second=tf.constant([b]))).numpy()
+                                for a, b in pairs])
+    np.testing.assert_allclose(logits, live_each, atol=1e-5)
+    first_only = compute_teacher_logits(teacher, texts, tokenizer, batch_size=3)
+    assert np.abs(logits - first_only).max() > 100 * np.abs(logits - live_each).max()  # the second segment counts

@@ -120,3 +120,13 @@ def test_a_pair_regression_run_exports_a_text_and_text_pair_signature(tmp_path, 
     assert proc.returncode == 0, proc.stderr[-3000:]
     np.testing.assert_allclose(np.load(tmp_path / "served_fast.npy"), want, atol=1e-5)
     np.testing.assert_allclose(np.load(tmp_path / "served_core.npy"), want, atol=1e-5)
+
+    # distilled with the teacher's outputs cached: each row computed on the pair, not on its first text
+    from tfbig.distill.config import load_distill_config
+    from tfbig.jobs.distill_job import distill_run
+
+    scfg = load_distill_config(None, sets + ["name=pairs_student", "student.num_layers=1"], teachers=[cfg.run_dir])
+    assert scfg.distill.cache_teacher_logits
+    student = distill_run(scfg)
+    assert student["teacher_logits_seconds"] is not None
+    assert student["teacher_report"]["pearson"] == pytest.approx(report["pearson"], abs=1e-6)

@@ -17,11 +17,16 @@ log = logging.getLogger(__name__)
 def compute_teacher_logits(teachers, texts, tokenizer, batch_size: int) -> np.ndarray:
     """Logits of every text in input order: (N, C) for one teacher, (N, K, C) for a list of K.
 
-    Batches are bucketed by length (less padding) and carry each text's index, so order is restored.
+    Batches are bucketed by length (less padding) and carry each text's index, so order is restored. `texts`
+    may be the (a, b) tuples of a pair split: each is then tokenized as one two-segment input.
     """
+    from tfbig.data.pairs import make_pair_dataset
+
     many = isinstance(teachers, (list, tuple))
     teachers = list(teachers) if many else [teachers]
-    ds = make_dataset(texts, list(range(len(texts))), tokenizer, batch_size, bucketing=True)
+    pairs = bool(texts) and isinstance(texts[0], tuple)
+    ds = (make_pair_dataset if pairs else make_dataset)(texts, list(range(len(texts))), tokenizer, batch_size,
+                                                         bucketing=True)
     forward = tf.function(lambda x: tf.stack([t(x, training=False) for t in teachers], axis=1),
                           reduce_retracing=True)
     out = None
