@@ -8,7 +8,8 @@ that fits a shared CPU; the full form (3 seeds, all 23,700 VADER texts and 30,00
 Splits: the tasks' own, 70/10/20 train/validation/test (VADER: seeded random; debtags: iterative
 stratification). Per-domain Pearson is computed on the test split's texts of each domain.
 Pairs: Lee (1,225 document pairs, all of them even with --quick) and BBC title pairs (--quick: 200 per class);
-distill_kept covers VADER and debtags (the teacher cache reads one text per example, not pairs).
+distill_kept covers all four (the pair students' teacher outputs are cached per pair; their speed-up is
+benchmarks/distill.py's measure at 64 × 128 tokens).
 The last line is one JSON object with the issue's keys.
 """
 import argparse
@@ -131,19 +132,40 @@ def debtags(work: str, seed: int, quick: bool, common: list) -> dict:
             "kept": student["micro"]["f1"] / micro if micro else float("nan"), "speedup": speed}
 
 
+def _pair_student(sets: list, teacher_cfg, teacher_report: dict, name: str, key: str, quick: bool) -> dict:
+    """A 1-layer student distilled from a pair run (its teacher's outputs cached per pair): `key` kept, and its
+    inference examples/s over the teacher's at 64 × 128 tokens (benchmarks/distill.py's measure)."""
+    from distill import throughput
+    from tfbig.runs.folder import RunFolder
+
+    student, scfg = _run("distill", sets + [f"name={name}", "student.num_layers=1"], teachers=[teacher_cfg.run_dir])
+    rates = throughput({"teacher": RunFolder(teacher_cfg.run_dir).load_model(),
+                        "student": RunFolder(scfg.run_dir).load_model()}, 30000, seconds=3.0 if quick else 15.0)
+    mine, theirs = student[key], teacher_report[key]
+    return {"kept": mine / theirs if theirs else float("nan"), "speedup": rates["student"] / rates["teacher"],
+            "student": mine}
+
+
 def pairs(work: str, seed: int, quick: bool, common: list) -> dict:
     """Lee pairs (regression, Spearman) and BBC title pairs (classification, accuracy), each next to its TF-IDF
-    cosine floor (cosine → ridge / logistic regression fitted on train)."""
-    lee, _ = _run("train", [c for c in common if not c.startswith("data.max_length")] + [
+    cosine floor (cosine → ridge / logistic regression fitted on train), each distilled into a 1-layer student."""
+    lee_sets = [c for c in common if not c.startswith("data.max_length")] + [
         "data.source=lee_pairs", "task=regression", "train.baseline=true", "data.max_length=128",
-        "train.monitor=val_pearson", f"seed={seed}", f"name=lee{seed}"])
-    titles, _ = _run("train", common + ["data.source=bbc_title_pairs", "train.baseline=true",
-                                        f"data.limit_per_class={200 if quick else 0}", "train.monitor=val_accuracy",
-                                        f"seed={seed}", f"name=titles{seed}"])
-    print(f"pairs seed {seed}: lee spearman {lee['spearman']:.4f} (TF-IDF cosine {lee['baseline']['spearman']:.4f}); "
-          f"title pairs accuracy {titles['accuracy']:.4f} (cosine {titles['baseline']['accuracy']:.4f})", flush=True)
+        "train.monitor=val_pearson", f"seed={seed}"]
+    lee, lee_cfg = _run("train", lee_sets + [f"name=lee{seed}"])
+    title_sets = common + ["data.source=bbc_title_pairs", "train.baseline=true",
+                           f"data.limit_per_class={200 if quick else 0}", "train.monitor=val_accuracy", f"seed={seed}"]
+    titles, titles_cfg = _run("train", title_sets + [f"name=titles{seed}"])
+    lee_student = _pair_student(lee_sets, lee_cfg, lee, f"lee_student{seed}", "spearman", quick)
+    titles_student = _pair_student(title_sets, titles_cfg, titles, f"titles_student{seed}", "accuracy", quick)
+    print(f"pairs seed {seed}: lee spearman {lee['spearman']:.4f} (TF-IDF cosine {lee['baseline']['spearman']:.4f}, "
+          f"student {lee_student['student']:.4f} at {lee_student['speedup']:.1f}x); title pairs accuracy "
+          f"{titles['accuracy']:.4f} (cosine {titles['baseline']['accuracy']:.4f}, student "
+          f"{titles_student['student']:.4f} at {titles_student['speedup']:.1f}x)", flush=True)
     return {"lee": lee["spearman"], "lee_tfidf": lee["baseline"]["spearman"], "titles": titles["accuracy"],
-            "titles_baseline": titles["baseline"]["accuracy"]}
+            "titles_baseline": titles["baseline"]["accuracy"], "lee_kept": lee_student["kept"],
+            "lee_speedup": lee_student["speedup"], "titles_kept": titles_student["kept"],
+            "titles_speedup": titles_student["speedup"]}
 
 
 def _mean(rows, key):
@@ -176,7 +198,9 @@ def main() -> None:
         "lee_spearman": _mean(pr, "lee"), "lee_tfidf_spearman": _mean(pr, "lee_tfidf"),
         "title_pairs_acc": _mean(pr, "titles"), "title_pairs_baseline_acc": _mean(pr, "titles_baseline"),
         "distill_kept": {"vader": {"kept": _mean(v, "kept"), "speedup": _mean(v, "speedup")},
-                         "debtags": {"kept": _mean(d, "kept"), "speedup": _mean(d, "speedup")}},
+                         "debtags": {"kept": _mean(d, "kept"), "speedup": _mean(d, "speedup")},
+                         "lee_pairs": {"kept": _mean(pr, "lee_kept"), "speedup": _mean(pr, "lee_speedup")},
+                         "title_pairs": {"kept": _mean(pr, "titles_kept"), "speedup": _mean(pr, "titles_speedup")}},
         "seconds": round(time.time() - start, 1),
     }
     print(json.dumps(summary))
