@@ -127,7 +127,6 @@ def run_speed(teacher_dir: str, student_dir: str) -> dict:
 def untrained_speed(model_dir: str, sentences: list) -> dict:
     """student_speed of MiniLM with a tagging head and its 1-layer student (its layer 0), untrained heads (speed
     does not depend on the weights), under the precision `train.precision: auto` picks here, on `sentences`."""
-    from tfbig.data.text_files import Examples
     from tfbig.data.tokenizer import BertTextTokenizer
     from tfbig.distill.student import build_student
     from tfbig.distribute.precision import resolve_precision, set_precision
@@ -139,9 +138,7 @@ def untrained_speed(model_dir: str, sentences: list) -> dict:
     task = get_task("tagging", sorted({t for _, tags in sentences for t in tags}))
     teacher = TaskModel.from_pretrained(model_dir, task=task)
     student = build_student(teacher, task, num_layers=1, teacher_layers=[0], backbone="tfbig")
-    split = Examples()
-    for words, tags in sentences:
-        split.add_words(words, tags)
+    split = tagged_examples([w for w, _ in sentences], [t for _, t in sentences])
     batches = list(task.split_dataset(split, BertTextTokenizer.from_model_dir(model_dir, MAX_LENGTH), 64)
                    .map(lambda x, *_: x))
     set_precision("float32")
@@ -158,6 +155,16 @@ def first_piece_labels(enc, tags, index):
             previous = word
         out.append(row)
     return out
+
+
+def tagged_examples(words: list, tags: list):
+    """An in-memory tagging split (tfbig.data.text_files.Examples) of the sentences' words and tags."""
+    from tfbig.data.text_files import Examples
+
+    split = Examples()
+    for w, t in zip(words, tags):
+        split.add_words(w, t)
+    return split
 
 
 def hf_epoch(model_dir, words, tags, labels, steps: int):
@@ -194,7 +201,6 @@ def hf_epoch(model_dir, words, tags, labels, steps: int):
 
 def tfbig_epoch(model_dir, words, tags, labels, steps: int):
     """As hf_epoch, for tfbig's TaskModel and tagging pipeline."""
-    from tfbig.data.text_files import Examples
     from tfbig.data.tokenizer import BertTextTokenizer
     from tfbig.tasks.registry import get_task
     from tfbig.train.task_model import TaskModel
@@ -203,10 +209,7 @@ def tfbig_epoch(model_dir, words, tags, labels, steps: int):
     task = get_task("tagging", labels)
     model = TaskModel.from_pretrained(model_dir, task=task)
     tok = BertTextTokenizer.from_model_dir(model_dir, MAX_LENGTH)
-    split = Examples()
-    for w, t in zip(words, tags):
-        split.add_words(w, t)
-    ds = task.split_dataset(split, tok, BATCH, shuffle=True, seed=0).take(steps)
+    ds = task.split_dataset(tagged_examples(words, tags), tok, BATCH, shuffle=True, seed=0).take(steps)
     tokens = float(ds.reduce(0.0, lambda n, b: n + tf.reduce_sum(tf.cast(b[0]["attention_mask"], tf.float32))))
     model.compile(optimizer=keras.optimizers.Adam(LR))
     model.fit(ds, epochs=1, verbose=0)

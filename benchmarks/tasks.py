@@ -135,12 +135,13 @@ def debtags(work: str, seed: int, quick: bool, common: list) -> dict:
 def _pair_student(sets: list, teacher_cfg, teacher_report: dict, name: str, key: str, quick: bool) -> dict:
     """A 1-layer student distilled from a pair run (its teacher's outputs cached per pair): `key` kept, and its
     inference examples/s over the teacher's at 64 × 128 tokens (benchmarks/distill.py's measure)."""
-    from distill import throughput
+    from distill import throughput, vocab_size
     from tfbig.runs.folder import RunFolder
 
     student, scfg = _run("distill", sets + [f"name={name}", "student.num_layers=1"], teachers=[teacher_cfg.run_dir])
-    rates = throughput({"teacher": RunFolder(teacher_cfg.run_dir).load_model(),
-                        "student": RunFolder(scfg.run_dir).load_model()}, 30000, seconds=3.0 if quick else 15.0)
+    teacher = RunFolder(teacher_cfg.run_dir).load_model()
+    rates = throughput({"teacher": teacher, "student": RunFolder(scfg.run_dir).load_model()}, vocab_size(teacher),
+                       seconds=3.0 if quick else 15.0)
     mine, theirs = student[key], teacher_report[key]
     return {"kept": mine / theirs if theirs else float("nan"), "speedup": rates["student"] / rates["teacher"],
             "student": mine}

@@ -18,10 +18,14 @@ from tfbig.errors import UserError
 log = logging.getLogger(__name__)
 
 
+def is_pair_texts(texts) -> bool:
+    """Whether a list of texts holds pairs: (a, b) tuples."""
+    return bool(texts) and isinstance(texts[0], tuple)
+
+
 def is_pair_split(split) -> bool:
     """Whether an in-memory split holds pairs (its texts are (a, b) tuples)."""
-    texts = getattr(split, "texts", None)
-    return bool(texts) and isinstance(texts[0], tuple)
+    return is_pair_texts(getattr(split, "texts", None))
 
 
 def read_pair_examples(data_cfg, columns: list, parse) -> Examples:

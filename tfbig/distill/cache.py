@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from tfbig._keras import tf
+from tfbig.data.pairs import is_pair_texts, make_pair_dataset
 from tfbig.data.pipeline import make_dataset
 
 log = logging.getLogger(__name__)
@@ -20,12 +21,9 @@ def compute_teacher_logits(teachers, texts, tokenizer, batch_size: int) -> np.nd
     Batches are bucketed by length (less padding) and carry each text's index, so order is restored. `texts`
     may be the (a, b) tuples of a pair split: each is then tokenized as one two-segment input.
     """
-    from tfbig.data.pairs import make_pair_dataset
-
     many = isinstance(teachers, (list, tuple))
     teachers = list(teachers) if many else [teachers]
-    pairs = bool(texts) and isinstance(texts[0], tuple)
-    ds = (make_pair_dataset if pairs else make_dataset)(texts, list(range(len(texts))), tokenizer, batch_size,
+    ds = (make_pair_dataset if is_pair_texts(texts) else make_dataset)(texts, list(range(len(texts))), tokenizer, batch_size,
                                                          bucketing=True)
     forward = tf.function(lambda x: tf.stack([t(x, training=False) for t in teachers], axis=1),
                           reduce_retracing=True)
